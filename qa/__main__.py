@@ -1,0 +1,5 @@
+"""``python -m qa``: the same as the `qa` command."""
+
+from qa.cli import main
+
+main()

@@ -1,0 +1,251 @@
+"""The `qa` command line: parse, call the library, render. Nothing else.
+
+    $ qa index seeds/
+    $ qa ask "what did Japan buy?"
+    $ qa ask --json - < questions.txt
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from qa.errors import QAError
+from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from qa.pipeline import QA
+    from qa.types import Answer, Hit
+
+app = typer.Typer(
+    name="qa",
+    help="Ask questions of a folder of documents; answers are quoted verbatim with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder [default: index/ or $QA_INDEX].")]
+TopKOption = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Passages to show [default: 5].")]
+RetrieverOption = Annotated[Optional[Retriever], typer.Option("--retriever", help="Passage ranking [default: hybrid].")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
+
+
+def _reports_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn `qa`'s errors into one line on stderr and the error's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except QAError as exc:
+            print(f"qa: error: {exc}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print("qa: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _stdout() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _settings(index: Path | None) -> Settings:
+    from dataclasses import replace
+
+    settings = Settings.from_env()
+    return replace(settings, index=index) if index is not None else settings
+
+
+def _progress_factory():
+    """A `progress(label, total)` factory drawing Rich bars on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=_stderr(), transient=True)
+
+    def factory(label: str, total: int):
+        if not progress.live.is_started:
+            progress.start()
+        task = progress.add_task(label, total=total)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            if progress.tasks[task].finished:
+                progress.stop()
+
+        return advance
+
+    return factory
+
+
+def _build(paths: list[Path] | None, settings: Settings, model: str | None) -> None:
+    from qa.pipeline import build_index
+
+    err = _stderr()
+    report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
+                         warn=lambda message: err.print(f"warning: {message}", markup=False),
+                         progress=_progress_factory())
+    err.print(f"Indexed {report.files} files, {report.paragraphs} paragraphs, {report.sentences} sentences "
+              f"into {report.folder}", markup=False)
+
+
+@app.command("index")
+@_reports_errors
+def index_command(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Folders and .txt/.md files [default: seeds/ or $QA_CORPUS].")] = None,
+    index: IndexOption = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="sentence-transformers model name or path [default: all-MiniLM-L6-v2].")] = None,
+) -> None:
+    """Index documents: paragraphs and sentences, embedded and BM25-indexed."""
+    _build(paths, _settings(index), model)
+
+
+def _open(settings: Settings) -> QA:
+    from qa import index as index_module
+    from qa.pipeline import QA
+
+    if not index_module.exists(settings.index):
+        _stderr().print(f"No index in {settings.index} yet: building it from {settings.corpus} first.",
+                        markup=False)
+        _build(None, settings, None)
+    return QA(index_module.Index.open(settings.index), settings)
+
+
+def _questions(question: str) -> list[str]:
+    if question != "-":
+        return [question]
+    return [line for line in sys.stdin.read().splitlines() if line.strip()]
+
+
+@app.command("ask")
+@_reports_errors
+def ask_command(
+    question: Annotated[str, typer.Argument(help="The question, or - to read one question per line from stdin.")],
+    index: IndexOption = None,
+    top_k: TopKOption = None,
+    retriever: RetrieverOption = None,
+    min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.30].")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a question with a verbatim quote and its citation, or say none was found."""
+    from qa.pipeline import clean_question
+
+    questions = _questions(question)
+    if question != "-":
+        clean_question(question)  # reject an empty question before any index work
+    engine = _open(_settings(index))
+    out = _stdout()
+    for text in questions:
+        if len(text.strip()) > MAX_QUESTION_CHARS:
+            _stderr().print(f"notice: question is over {MAX_QUESTION_CHARS} characters; "
+                            "answering from its start", markup=False)
+        answer = engine.ask(text, top_k=top_k, retriever=retriever, min_score=min_score)
+        if as_json:
+            sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            _render_answer(out, answer, engine)
+
+
+@app.command("search")
+@_reports_errors
+def search_command(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    index: IndexOption = None,
+    top_k: TopKOption = None,
+    retriever: RetrieverOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the best-matching passages with citations and scores (no answer extraction)."""
+    engine = _open(_settings(index))
+    hits = engine.search(query, top_k=top_k, retriever=retriever)
+    if as_json:
+        sys.stdout.write(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False) + "\n")
+    else:
+        _render_hits(_stdout(), hits)
+
+
+@app.command("info")
+@_reports_errors
+def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None:
+    """Show what the index holds: files, paragraphs, model, when it was built."""
+    from qa.index import Index
+
+    manifest = Index.open(_settings(index).index).manifest
+    summary = {
+        "index": str(_settings(index).index),
+        "built_at": manifest["built_at"],
+        "model": manifest["model"]["name"],
+        "dimension": manifest["model"]["dimension"],
+        **manifest["counts"],
+        "corpus": manifest["corpus"],
+        "min_score": manifest.get("calibration", {}).get("min_score"),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    for key, value in summary.items():
+        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    _stdout().print(table)
+
+
+def _where(hit_or_citation) -> str:
+    c = getattr(hit_or_citation, "citation", hit_or_citation)
+    return f"{c.file} ¶{c.paragraph} (line {c.line})"
+
+
+def _render_answer(out: Console, answer: Answer, engine: QA) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    if answer.span is None:
+        out.print(Text("No answer found in the indexed documents.", style="bold yellow"))
+        if answer.passages:
+            out.print(Text("Closest passages:", style="dim"))
+    else:
+        span = answer.span
+        paragraph = engine.index.paragraph_at(span.citation.file, span.citation.paragraph)
+        body = Text(paragraph.text)
+        body.stylize("bold black on yellow", span.citation.start - paragraph.start,
+                     span.citation.end - paragraph.start)
+        title = Text.assemble(("Answer", "bold green"), f"  {_where(span.citation)}",
+                              f"  confidence {span.score:.2f}")
+        out.print(Text(span.text, style="bold"))
+        out.print(Panel(body, title=title, title_align="left"))
+        out.print(Text("Supporting passages:", style="dim"))
+    _render_hits(out, answer.passages)
+
+
+def _render_hits(out: Console, hits: list[Hit]) -> None:
+    from rich.text import Text
+
+    for rank, hit in enumerate(hits, start=1):
+        text = hit.text if len(hit.text) <= 300 else hit.text[:297] + "..."
+        out.print(Text.assemble((f"{rank}. ", "bold"), (_where(hit), "cyan"), f"  score {hit.score:.4f}"))
+        out.print(Text("   " + text))
+
+
+def main() -> None:
+    """Entry point of the `qa` command."""
+    app()

@@ -1,0 +1,241 @@
+"""Corpus stage: files on disk → paragraphs and sentences with exact offsets.
+
+    >>> from qa.corpus import split_paragraphs
+    >>> [p.text for p in split_paragraphs("a.txt", "Title\\n\\nFirst line.\\nstill first.\\n")]
+    ['Title', 'First line.\\nstill first.']
+
+The citation contract: a paragraph is a block separated by blank lines; in a
+file with no blank line at all, each non-empty line is a paragraph. Offsets are
+into ``path.read_bytes().decode("utf-8")`` (no newline translation), found by
+walking a cursor through the text, never by searching for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import BadInput
+from qa.types import Paragraph
+
+SUFFIXES = (".txt", ".md")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_SENTENCE_END = tuple(".!;…")
+_BINARY_PROBE = 8192
+# Characters folded for lexical matching only; quotes and cites keep the raw text.
+_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
+                       "‟": '"', "–": "-", "—": "-", "‐": "-", "‑": "-"})
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded source file.
+
+    Attributes:
+        name: path relative to its corpus root, ``/``-separated (the citation's ``file``).
+        path: where it was read from.
+        text: the decoded text that offsets refer to.
+        encoding: ``utf-8``, or the fallback used when the bytes were not UTF-8.
+        sha256: hash of the raw bytes, for change detection.
+    """
+
+    name: str
+    path: Path
+    text: str
+    encoding: str
+    sha256: str
+
+
+class Skipped(Exception):
+    """A file that cannot be indexed; the message says why, in a few words."""
+
+
+def fold(text: str) -> str:
+    """Normalise text for lenient matching: NFKC, straight quotes and dashes, lower case."""
+    return unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
+
+
+def read_document(path: Path, name: str) -> tuple[Document, str | None]:
+    """Read and decode one file.
+
+    Returns:
+        The document, and a warning when the bytes were not valid UTF-8 and a
+        fallback decoding was used.
+
+    Raises:
+        Skipped: the file is unreadable, binary, or empty.
+    """
+    import hashlib
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise Skipped(f"unreadable ({exc.strerror or exc})") from None
+    if b"\x00" in data[:_BINARY_PROBE]:
+        raise Skipped("binary file")
+    warning = None
+    try:
+        text, encoding = data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        try:
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("latin-1"), "latin-1"
+        warning = f"not valid UTF-8, decoded as {encoding}"
+    if not text.strip():
+        raise Skipped("empty file")
+    return Document(name, path, text, encoding, hashlib.sha256(data).hexdigest()), warning
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Find the indexable files under ``paths`` (folders recursively, or files).
+
+    Hidden files and folders are skipped silently; files with other suffixes
+    are skipped with a warning. Symlinked folders are not followed, so a link
+    loop cannot trap the walk.
+
+    Returns:
+        ``(path, name)`` pairs in a stable order, and warnings.
+
+    Raises:
+        BadInput: a path does not exist, or two files would share a name.
+    """
+    found: list[tuple[Path, str]] = []
+    warnings: list[str] = []
+    for root in paths:
+        if not root.exists():
+            raise BadInput(f"corpus path not found: {root}")
+        if root.is_file():
+            candidates = [(root, root.name)]
+        else:
+            candidates = list(_walk(root))
+        for path, name in candidates:
+            if path.suffix.lower() in SUFFIXES:
+                found.append((path, name))
+            else:
+                warnings.append(f"skipped {path}: not a .txt or .md file")
+    names: dict[str, Path] = {}
+    for path, name in found:
+        if name in names:
+            raise BadInput(f"two files would both be cited as {name!r}: {names[name]} and {path}; "
+                           "index their common parent folder instead")
+        names[name] = path
+    return found, warnings
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+    for folder, dirs, files in os.walk(root, onerror=None, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for file in sorted(files):
+            path = Path(folder, file)
+            if file.startswith(".") or not path.is_file():
+                continue
+            yield path, path.relative_to(root).as_posix()
+
+
+def split_paragraphs(name: str, text: str) -> list[Paragraph]:
+    """Split a file's text into paragraphs with offsets, line numbers and heading flags.
+
+    Args:
+        name: the file's citation name.
+        text: the decoded file text.
+
+    Returns:
+        Paragraphs numbered from 1 in file order.
+    """
+    lines = []  # (start, end_without_newline, line_number)
+    cursor = 0
+    for number, match in enumerate(_LINE.finditer(text), start=1):
+        raw = match.group()
+        content = raw.rstrip("\r\n")
+        lines.append((cursor, cursor + len(content), number))
+        cursor += len(raw)
+    blank = [not text[s:e].strip() for s, e, _ in lines]
+    blocks: list[list[tuple[int, int, int]]] = []
+    if any(blank):
+        current: list[tuple[int, int, int]] = []
+        for line, is_blank in zip(lines, blank):
+            if is_blank:
+                if current:
+                    blocks.append(current)
+                current = []
+            else:
+                current.append(line)
+        if current:
+            blocks.append(current)
+    else:
+        blocks = [[line] for line in lines]
+
+    paragraphs = []
+    for number, block in enumerate(blocks, start=1):
+        start, end = block[0][0], block[-1][1]
+        raw = text[start:end]
+        lead = len(raw) - len(raw.lstrip())
+        trail = len(raw) - len(raw.rstrip())
+        start, end = start + lead, end - trail
+        body = text[start:end]
+        line = block[0][2]
+        paragraphs.append(Paragraph(name, number, start, end, line, body,
+                                    heading=len(block) == 1 and is_heading(body)))
+    return paragraphs
+
+
+def is_fragment(text: str) -> bool:
+    """Whether a one-line paragraph is a title, heading, or bare list item rather than prose.
+
+    Fragments ("U.S.-Japan Strategic Initiatives", "- Corporate Japan's Blow to
+    US East Asia Policy") are never returned as answers on their own.
+    """
+    stripped = text.strip()
+    if "\n" in stripped or "\r" in stripped:
+        return False
+    if stripped.startswith("#"):
+        return True
+    words = stripped.split()
+    return 0 < len(words) <= 12 and not stripped.rstrip("\"'”’)").endswith(_SENTENCE_END)
+
+
+def is_heading(text: str) -> bool:
+    """Whether a paragraph is a title or section heading: a fragment that is not a list item."""
+    return is_fragment(text) and not text.lstrip().startswith(("-", "*", "•", "+"))
+
+
+def split_sentences(paragraph: Paragraph) -> list[tuple[int, int]]:
+    """Sentence spans of a paragraph, as absolute ``(start, end)`` offsets in its file.
+
+    Uses Bling Fire's sentence breaker, which knows abbreviations ("U.S.",
+    "D.C.", "Dr.", "Corp.") and still splits "... the U.S. This summit ...".
+    Line breaks inside a paragraph are treated as spaces, so wrapped lines do
+    not end sentences.
+    """
+    import blingfire
+
+    text = paragraph.text
+    flat = text.replace("\r", " ").replace("\n", " ")
+    _, offsets = blingfire.text_to_sentences_and_offsets(flat)
+    spans = []
+    cursor = 0
+    for start, end in offsets:
+        # Bling Fire reports character offsets; walk forward and skip whitespace
+        # so each span is exact and in order even if its offsets drift.
+        start = max(start, cursor)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+            cursor = end
+    if not spans:
+        spans = [(0, len(text))]
+    return [(paragraph.start + s, paragraph.start + e) for s, e in spans]
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of ``offset`` (``\\r\\n``, ``\\r`` and ``\\n`` each end a line)."""
+    head = text[:offset]
+    return head.count("\n") + head.count("\r") - head.count("\r\n") + 1

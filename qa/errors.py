@@ -1,0 +1,31 @@
+"""The errors `qa` raises. The CLI turns each into one line and an exit code."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base of every error `qa` reports to users as a one-line message."""
+
+    exit_code = 1
+
+
+class BadInput(QAError):
+    """The user's input (question, path, option, gold file) cannot be used."""
+
+    exit_code = 2
+
+
+class IndexMissing(QAError):
+    """No index exists where one was expected."""
+
+
+class IndexCorrupt(QAError):
+    """An index exists but its files are damaged or of an unknown format."""
+
+
+class IndexMismatch(QAError):
+    """An index was built with a different model or settings than requested."""
+
+
+class IndexBusy(QAError):
+    """Another process is building the same index."""

@@ -1,0 +1,46 @@
+"""Fusion stage: combine several rankings of the same items into one.
+
+    >>> from qa.fusion import reciprocal_rank
+    >>> reciprocal_rank([[(1, 9.0), (2, 5.0)], [(2, 0.8), (3, 0.7)]], k=60)[0][0]
+    2
+
+Pure functions: rankings in, ranking out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Ranking = Sequence[tuple[int, float]]
+
+
+def reciprocal_rank(rankings: Sequence[Ranking], k: float = 60.0,
+                    weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion (Cormack et al., 2009): ``sum_i w_i / (k + rank_i)``.
+
+    Args:
+        rankings: lists of ``(id, score)``, each best first; scores are ignored.
+        k: damping constant; larger values flatten the head of each list.
+        weights: one weight per ranking (default 1 each).
+
+    Returns:
+        ``(id, fused score)`` best first; ties keep first-seen order.
+    """
+    weights = weights or [1.0] * len(rankings)
+    if len(weights) != len(rankings):
+        raise ValueError("need one weight per ranking")
+    fused: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, (item, _) in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+    return sorted(fused.items(), key=lambda pair: -pair[1])
+
+
+def best_per_group(ranking: Ranking, group: dict[int, int]) -> list[tuple[int, float]]:
+    """Collapse a ranking of parts (sentences) onto their groups (paragraphs), keeping each best."""
+    seen: dict[int, float] = {}
+    for item, score in ranking:
+        owner = group[item]
+        if owner not in seen:
+            seen[owner] = score
+    return list(seen.items())

@@ -1,0 +1,109 @@
+"""Lexical stage: BM25 over paragraphs and sentences with SQLite FTS5.
+
+    >>> import sqlite3
+    >>> from qa import lexical
+    >>> db = sqlite3.connect(":memory:")
+    >>> lexical.create(db, "para_fts")
+    >>> lexical.add(db, "para_fts", [(0, "Japan bought missiles"), (1, "Korea sold ships")])
+    >>> [rowid for rowid, _ in lexical.search(db, "para_fts", "What did Japan buy?", 5)]
+    [0]
+
+FTS5's built-in ``bm25()`` ranks; text is folded (NFKC, straight quotes, lower
+case) before it is indexed and before it is queried, and the Porter stemmer
+makes "buy"/"buying" and "missile"/"missiles" meet.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from qa.corpus import fold
+
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+_WORD = re.compile(r"\w+")
+# Function words carry no evidence; leaving them out also keeps OR queries small.
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does doing for from had has
+    have how i if in into is it its of on or s so than that the their them then there these
+    they this those to was we were what when where which while who whom whose why will with
+    would you your about after before any also""".split()
+)
+
+
+def create(db: sqlite3.Connection, table: str) -> None:
+    """Create an FTS5 table whose rowids are the caller's ids."""
+    db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(text, tokenize='{TOKENIZER}')")
+
+
+def add(db: sqlite3.Connection, table: str, rows: Iterable[tuple[int, str]]) -> None:
+    """Index ``(rowid, text)`` rows (the text is folded first)."""
+    db.executemany(f"INSERT INTO {table}(rowid, text) VALUES (?, ?)",
+                   ((rowid, fold(text)) for rowid, text in rows))
+
+
+def terms(question: str) -> list[str]:
+    """The content words of a question, folded, de-duplicated, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(fold(question)):
+        if word not in STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def match_expression(question: str) -> str | None:
+    """An FTS5 query matching any content word of the question, or None if it has none."""
+    words = terms(question)
+    if not words:
+        return None
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def search(db: sqlite3.Connection, table: str, question: str, k: int,
+           within: Sequence[int] | None = None) -> list[tuple[int, float]]:
+    """Rank rows by BM25 against the question's content words.
+
+    Args:
+        within: if given, only these rowids are ranked.
+
+    Returns:
+        ``(rowid, score)`` best first; higher scores are better.
+    """
+    expression = match_expression(question)
+    if expression is None or k <= 0:
+        return []
+    sql = f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?"
+    params: list[object] = [expression]
+    if within is not None:
+        if not within:
+            return []
+        sql += f" AND rowid IN ({','.join('?' * len(within))})"
+        params.extend(within)
+    sql += f" ORDER BY bm25({table}) LIMIT {int(k)}"
+    return [(rowid, -score) for rowid, score in db.execute(sql, params)]
+
+
+def term_matches(db: sqlite3.Connection, table: str, question: str,
+                 within: Sequence[int]) -> tuple[dict[str, float], dict[str, set[int]]]:
+    """For each content word of the question: its IDF over the table, and which of ``within`` hold it.
+
+    Matching goes through FTS5, so it uses the same folding and stemming as search.
+
+    Returns:
+        ``(idf, holders)``: BM25's IDF per word, and per word the rowids in ``within`` containing it.
+    """
+    import math
+
+    total = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    idf: dict[str, float] = {}
+    holders: dict[str, set[int]] = {}
+    marks = ",".join("?" * len(within))
+    for word in terms(question):
+        phrase = '"' + word.replace('"', '""') + '"'
+        df = db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", [phrase]).fetchone()[0]
+        idf[word] = math.log((total - df + 0.5) / (df + 0.5) + 1.0)
+        rows = db.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH ? AND rowid IN ({marks})",
+                          [phrase, *within]) if within else []
+        holders[word] = {row[0] for row in rows}
+    return idf, holders

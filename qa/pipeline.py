@@ -1,0 +1,226 @@
+"""The question path: retrieve passages, fuse rankings, read out an answer.
+
+    >>> import qa
+    >>> engine = qa.open_index("index")                      # doctest: +SKIP
+    >>> answer = engine.ask("what did Japan buy?")           # doctest: +SKIP
+    >>> answer.span.citation.paragraph                       # doctest: +SKIP
+    5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qa import fusion, reader
+from qa.errors import BadInput, IndexMismatch
+from qa.index import Index
+from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings
+from qa.types import Answer, Citation, Hit, Paragraph, Span
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from qa.embedding import Encoder
+
+DEFAULT_MIN_SCORE = 0.30
+DEPTH = 50           # how deep each ranking goes before fusion
+READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
+SHORT_ANSWER_WORDS = 6  # a best sentence shorter than this takes its neighbour along
+
+
+def clean_question(question: str) -> str:
+    """The question as it will be answered: stripped, and cut to `MAX_QUESTION_CHARS`.
+
+    Raises:
+        BadInput: the question is empty or only whitespace.
+    """
+    question = question.strip()
+    if not question:
+        raise BadInput("the question is empty")
+    return question[:MAX_QUESTION_CHARS]
+
+
+class QA:
+    """Question answering over one built index.
+
+    Args:
+        index: the opened index.
+        settings: defaults for ``top_k``, ``retriever`` and ``min_score``.
+        encoder: embeds questions; by default the index's own model, loaded on first use.
+    """
+
+    def __init__(self, index: Index, settings: Settings | None = None, encoder: Encoder | None = None):
+        self.index = index
+        self.settings = settings or Settings.from_env()
+        if encoder is not None:
+            _check_model(index, encoder)
+        self._encoder = encoder
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            from qa.embedding import load_encoder
+
+            self._encoder = load_encoder(self.index.model)
+            _check_model(self.index, self._encoder)
+        return self._encoder
+
+    @property
+    def min_score(self) -> float:
+        """The abstention threshold: the setting, else the index's calibrated one, else the default."""
+        if self.settings.min_score is not None:
+            return self.settings.min_score
+        return float(self.index.manifest.get("calibration", {}).get("min_score", DEFAULT_MIN_SCORE))
+
+    def embed(self, question: str) -> np.ndarray:
+        return self.encoder.encode([question])[0]
+
+    def _ranked(self, question: str, vector: np.ndarray, retriever: Retriever) -> list[tuple[int, float]]:
+        rankings = []
+        if retriever in (Retriever.dense, Retriever.hybrid):
+            rankings.append(self.index.dense_search("paragraphs", vector, DEPTH))
+            sentences = self.index.dense_search("sentences", vector, DEPTH * 2)
+            rankings.append(fusion.best_per_group(sentences, self._owners(sentences)))
+        if retriever in (Retriever.bm25, Retriever.hybrid):
+            rankings.append(self.index.lexical_search("paragraphs", question, DEPTH))
+            sentences = self.index.lexical_search("sentences", question, DEPTH * 2)
+            rankings.append(fusion.best_per_group(sentences, self._owners(sentences)))
+        return fusion.reciprocal_rank(rankings)
+
+    def _owners(self, ranking: Sequence[tuple[int, float]]) -> dict[int, int]:
+        ids = [i for i, _ in ranking]
+        if not ids:
+            return {}
+        rows = self.index.db.execute(
+            f"SELECT id, paragraph_id FROM sentences WHERE id IN ({','.join('?' * len(ids))})", ids)
+        return dict(rows.fetchall())
+
+    def search(self, query: str, top_k: int | None = None,
+               retriever: Retriever | None = None) -> list[Hit]:
+        """Rank passages for a query, best first, without extracting an answer."""
+        query = clean_question(query)
+        hits, _ = self._search(query, self.embed(query), self.settings.top_k if top_k is None else top_k,
+                               retriever or self.settings.retriever)
+        return hits
+
+    def _search(self, query: str, vector: np.ndarray, top_k: int,
+                retriever: Retriever) -> tuple[list[Hit], list[tuple[int, float]]]:
+        if top_k < 1:
+            raise BadInput(f"top_k must be at least 1, got {top_k}")
+        ranked = self._ranked(query, vector, retriever)
+        paragraphs = self.index.paragraphs([pid for pid, _ in ranked[:top_k]])
+        hits = [Hit(_citation(paragraphs[pid][0]), score, paragraphs[pid][0].text)
+                for pid, score in ranked[:top_k]]
+        return hits, ranked
+
+    def ask(self, question: str, top_k: int | None = None, retriever: Retriever | None = None,
+            min_score: float | None = None) -> Answer:
+        """Answer a question with a verbatim sentence and its citation, or abstain.
+
+        Args:
+            question: free text; cut to 2,000 characters.
+            top_k: supporting passages to return.
+            retriever: ``hybrid`` (default), ``dense`` or ``bm25``.
+            min_score: abstain below this confidence (default: see `min_score`).
+        """
+        question = clean_question(question)
+        top_k = self.settings.top_k if top_k is None else top_k
+        retriever = retriever or self.settings.retriever
+        threshold = self.min_score if min_score is None else min_score
+        vector = self.embed(question)
+        hits, ranked = self._search(question, vector, top_k, retriever)
+        span = self._read(question, vector, ranked[:READ_PARAGRAPHS], threshold)
+        return Answer(question, span, hits)
+
+    def _read(self, question: str, vector: np.ndarray, ranked: list[tuple[int, float]],
+              threshold: float) -> Span | None:
+        if not ranked:
+            return None
+        pids = [pid for pid, _ in ranked]
+        sentences = self.index.sentences(pids)
+        if not sentences:
+            return None
+        import numpy as np
+
+        sids = list(sentences)
+        cosines = self.index.dense_vectors("sentences", sids) @ vector
+        paragraph_cosines = dict(zip(pids, self.index.dense_vectors("paragraphs", pids) @ vector))
+        idf, in_sentence = self.index.term_matches("sentences", question, sids)
+        _, in_paragraph = self.index.term_matches("paragraphs", question, pids)
+        top_passage = ranked[0][1] or 1.0
+        passage = dict(ranked)
+        candidates = [
+            reader.Candidate(
+                sid, s.paragraph, s.text, cosine=float(cos),
+                passage=passage[s.paragraph] / top_passage,
+                passage_cosine=float(paragraph_cosines[s.paragraph]),
+                coverage=reader.weighted_share(idf, [w for w in idf if sid in in_sentence[w]]),
+                passage_coverage=reader.weighted_share(idf, [w for w in idf if s.paragraph in in_paragraph[w]]))
+            for (sid, s), cos in zip(sentences.items(), np.atleast_1d(cosines))
+        ]
+        best = reader.rank(question, candidates)[0]
+        score = reader.confidence(best)
+        if score < threshold:
+            return None
+        return self._span(best, sentences, score)
+
+    def _span(self, best: reader.Candidate, sentences: dict, score: float) -> Span:
+        sentence = sentences[best.sentence]
+        start, end = sentence.start, sentence.end
+        following = sentences.get(best.sentence + 1)
+        if (len(sentence.text.split()) < SHORT_ANSWER_WORDS and following is not None
+                and following.paragraph == sentence.paragraph):
+            end = following.end
+        paragraph, _ = self.index.paragraphs([sentence.paragraph])[sentence.paragraph]
+        text = paragraph.text[start - paragraph.start : end - paragraph.start]
+        citation = Citation(paragraph.file, paragraph.number, sentence.line, start, end)
+        return Span(text, score, citation)
+
+
+def _citation(paragraph: Paragraph) -> Citation:
+    return Citation(paragraph.file, paragraph.number, paragraph.line, paragraph.start, paragraph.end)
+
+
+def _check_model(index: Index, encoder: Encoder) -> None:
+    model = index.manifest["model"]
+    if encoder.dimension != model["dimension"]:
+        raise IndexMismatch(f"index was built with {model['name']} ({model['dimension']} dimensions), "
+                            f"not {encoder.name} ({encoder.dimension}); rebuild with `qa index --rebuild`")
+
+
+def open_index(folder: str | Path | None = None, settings: Settings | None = None,
+               encoder: Encoder | None = None) -> QA:
+    """Open a built index for questions (see `QA`)."""
+    settings = settings or Settings.from_env()
+    return QA(Index.open(Path(folder) if folder is not None else settings.index), settings, encoder)
+
+
+def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
+                model: str | None = None, encoder: Encoder | None = None, **kwargs) -> "BuildReport":
+    """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
+
+    Args:
+        paths: folders and files to index.
+        index_dir: where the index goes.
+        model: sentence-transformers name or path (default all-MiniLM-L6-v2, bundled).
+        encoder: an already-loaded encoder, instead of ``model``.
+        **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
+    """
+    from qa import index as index_module
+
+    settings = Settings.from_env()
+    if encoder is None:
+        from qa.embedding import load_encoder
+
+        encoder = load_encoder(model or settings.model)
+    roots = [Path(p) for p in (paths or [settings.corpus])]
+    folder = Path(index_dir) if index_dir is not None else settings.index
+    return index_module.build(roots, folder, encoder, **kwargs)
+
+
+if TYPE_CHECKING:
+    from qa.index import BuildReport
+
+__all__ = ["QA", "build_index", "clean_question", "open_index"]

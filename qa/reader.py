@@ -1,0 +1,125 @@
+"""Reader stage: pick the sentence that answers, and how sure we are.
+
+    >>> from qa.reader import Candidate, rank
+    >>> c = [Candidate(0, 0, "Japan bought 400 Tomahawk missiles.", cosine=0.6, passage=1.0)]
+    >>> rank("what did Japan buy?", c)[0].sentence
+    0
+
+Extractive only: a candidate is a sentence stored in the index, quoted as is.
+Scores combine the sentence's own similarity to the question (dense cosine and
+BM25), the strength of the paragraph it sits in, how many of the question's
+content words it covers, and whether it holds the kind of thing the question
+asks for (a number for "how many", a date for "when"). All pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from qa.corpus import fold
+
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|"
+                     r"million|billion|dozen)\b", re.I)
+_YEAR_OR_DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|"
+                           r"nov|dec)[a-z]*\b|\b(?:century|decade|monday|tuesday|wednesday|"
+                           r"thursday|friday|saturday|sunday)\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may answer, with its evidence (all in 0..1 unless noted).
+
+    Attributes:
+        sentence: sentence id in the index.
+        paragraph: paragraph id in the index.
+        text: the sentence, verbatim.
+        cosine: dense similarity of sentence and question (-1..1).
+        passage: paragraph retrieval score, scaled by the best paragraph's.
+        passage_cosine: dense similarity of paragraph (with heading context) and question.
+        coverage: IDF-weighted share of the question's content words in the sentence.
+        passage_coverage: the same share in the paragraph and its heading context.
+        score: the combined ranking score (set by `rank`).
+    """
+
+    sentence: int
+    paragraph: int
+    text: str
+    cosine: float = 0.0
+    passage: float = 0.0
+    passage_cosine: float = 0.0
+    coverage: float = 0.0
+    passage_coverage: float = 0.0
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each piece of evidence counts; measured with `qa eval`."""
+
+    cosine: float = 0.40
+    passage: float = 0.20
+    passage_cosine: float = 0.10
+    coverage: float = 0.20
+    passage_coverage: float = 0.10
+    kind: float = 0.05
+    introducer: float = 0.5  # multiplier for a sentence ending in ":" (its content follows it)
+
+
+WEIGHTS = Weights()
+
+
+def expected_kind(question: str) -> str | None:
+    """What a question asks for: ``number``, ``date``, ``person`` or None."""
+    q = fold(question)
+    if re.search(r"\bhow (many|much|long|old|far|large|big)\b|\bwhat (percentage|number|amount)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|month|day|time|century)\b|\bwhich (year|month)\b", q):
+        return "date"
+    if re.search(r"\bwho\b|\bwhose\b|\bwhom\b", q):
+        return "person"
+    return None
+
+
+def holds_kind(text: str, kind: str | None) -> bool:
+    """Whether ``text`` contains the kind of thing `expected_kind` named."""
+    if kind == "number":
+        return bool(_NUMBER.search(text))
+    if kind == "date":
+        return bool(_YEAR_OR_DATE.search(text))
+    if kind == "person":
+        return bool(_NAME.search(text))
+    return False
+
+
+def weighted_share(idf: dict[str, float], present: Sequence[str]) -> float:
+    """IDF-weighted share of the question's words that are ``present``: rare words count most."""
+    total = sum(idf.values())
+    return sum(idf[w] for w in present) / total if total else 0.0
+
+
+def rank(question: str, candidates: Sequence[Candidate], weights: Weights = WEIGHTS) -> list[Candidate]:
+    """Score candidates and return them best first."""
+    kind = expected_kind(question)
+    scored = []
+    for c in candidates:
+        score = (weights.cosine * c.cosine + weights.passage * c.passage
+                 + weights.passage_cosine * c.passage_cosine + weights.coverage * c.coverage
+                 + weights.passage_coverage * c.passage_coverage
+                 + weights.kind * holds_kind(c.text, kind))
+        if c.text.rstrip().endswith(":"):
+            score *= weights.introducer
+        scored.append(replace(c, score=score))
+    return sorted(scored, key=lambda c: -c.score)
+
+
+def confidence(best: Candidate) -> float:
+    """How sure the answer is, from absolute evidence only (not ranks), clipped to 0..1.
+
+    Rank-based scores are high for the top candidate even when nothing matches;
+    cosine and word coverage are not, which is what abstention needs.
+    """
+    value = 0.6 * max(best.cosine, best.passage_cosine) + 0.4 * max(best.coverage, best.passage_coverage)
+    return max(0.0, min(1.0, value))

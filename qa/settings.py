@@ -1,0 +1,77 @@
+"""Defaults in one place: a frozen settings object, overridable by ``QA_*`` variables.
+
+    >>> from qa.settings import Settings
+    >>> Settings.from_env().top_k
+    5
+
+Command-line flags override a field with ``dataclasses.replace``; nothing
+mutates module state.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from enum import Enum
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MAX_QUESTION_CHARS = 2000
+
+
+class Retriever(str, Enum):
+    """Which rankings feed the answer: lexical, dense, or both fused."""
+
+    hybrid = "hybrid"
+    dense = "dense"
+    bm25 = "bm25"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable default of `qa`.
+
+    Attributes:
+        corpus: folder indexed when no path is given (``QA_CORPUS``).
+        index: folder holding the built index (``QA_INDEX``).
+        model: sentence-transformers model name or path used to build (``QA_MODEL``).
+        top_k: passages returned with an answer (``QA_TOP_K``).
+        retriever: ranking used for retrieval (``QA_RETRIEVER``).
+        min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``);
+            None means the value calibrated and stored with the index, or the built-in one.
+    """
+
+    corpus: Path = Path("seeds")
+    index: Path = Path("index")
+    model: str = DEFAULT_MODEL
+    top_k: int = 5
+    retriever: Retriever = Retriever.hybrid
+    min_score: float | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Defaults overridden by any ``QA_<FIELD>`` variable that is set and non-empty."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}", "").strip()
+            if raw:
+                values[f.name] = _parse(f.name, raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _parse(name: str, raw: str) -> object:
+    from qa.errors import BadInput
+
+    try:
+        if name in ("corpus", "index"):
+            return Path(raw)
+        if name == "top_k":
+            return int(raw)
+        if name == "min_score":
+            return float(raw)
+        if name == "retriever":
+            return Retriever(raw)
+    except ValueError:
+        raise BadInput(f"QA_{name.upper()}={raw!r} is not a valid value") from None
+    return raw

@@ -1,0 +1,110 @@
+"""Small typed records passed between the pipeline's stages.
+
+Every record is a frozen dataclass; the ones users see (`Citation`, `Hit`,
+`Answer`) carry a ``to_dict()`` whose output is exactly the documented JSON
+schema, so ``json.dumps(answer.to_dict())`` is the whole of ``--json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A block of a source file, with offsets into the file's decoded text.
+
+    Attributes:
+        file: path relative to the corpus root, with ``/`` separators.
+        number: 1-based paragraph number within the file (headings count).
+        start: offset of the first character in the decoded file text.
+        end: offset one past the last character.
+        line: 1-based line of ``start``.
+        text: ``file_text[start:end]``, verbatim.
+        heading: True when the paragraph looks like a section heading.
+    """
+
+    file: str
+    number: int
+    start: int
+    end: int
+    line: int
+    text: str
+    heading: bool = False
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence inside a paragraph; offsets are into the file's text."""
+
+    paragraph: int  # index into the index's paragraph table
+    start: int
+    end: int
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a quoted span lives: ``file_text[start:end]`` is the span."""
+
+    file: str
+    paragraph: int
+    line: int
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "paragraph": self.paragraph,
+            "line": self.line,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage (one paragraph) with its fused retrieval score."""
+
+    citation: Citation
+    score: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.citation.to_dict(), "score": round(self.score, 6), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Span:
+    """The extracted answer: verbatim text, its confidence and where it is."""
+
+    text: str
+    score: float
+    citation: Citation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "score": round(self.score, 6), **self.citation.to_dict()}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns: a span, or an abstention, plus supporting passages."""
+
+    question: str
+    span: Span | None
+    passages: list[Hit] = field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return self.span is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "abstained": self.abstained,
+            "answer": self.span.to_dict() if self.span else None,
+            "passages": [hit.to_dict() for hit in self.passages],
+        }

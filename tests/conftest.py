@@ -1,0 +1,84 @@
+"""Shared fixtures: an isolated environment, tiny corpora, and a fast fake embedder."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.corpus import fold
+
+DIMENSION = 64
+
+
+class FakeEncoder:
+    """Deterministic bag-of-words vectors: each word (first 5 letters) hashes to a dimension.
+
+    Texts that share words get a high cosine, so retrieval behaves sensibly
+    without loading a model.
+    """
+
+    name = "fake-hash"
+    dimension = DIMENSION
+    fingerprint = "fake"
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        rows = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", fold(text)):
+                slot = int(hashlib.sha256(word[:5].encode()).hexdigest(), 16) % DIMENSION
+                rows[i, slot] += 1.0
+            norm = np.linalg.norm(rows[i])
+            rows[i] = rows[i] / norm if norm else rows[i]
+        if progress:
+            progress(len(texts))
+        return rows
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No QA_* variable from the developer's shell leaks into a test."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("QA_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch: pytest.MonkeyPatch) -> FakeEncoder:
+    """The fake, also returned by `qa.embedding.load_encoder` for any model name."""
+    encoder = FakeEncoder()
+    monkeypatch.setattr("qa.embedding.load_encoder", lambda name: encoder)
+    return encoder
+
+
+TINY = {
+    "fruit.txt": "Fruit Facts\n\nApples are red or green. They grow on trees in orchards.\n\n"
+                 "Bananas are yellow. The banana plant is the largest herbaceous flowering plant.\n",
+    "space/moon.md": "# The Moon\n\nThe Moon orbits the Earth every 27 days.\nIt has no atmosphere.\n\n"
+                     "Neil Armstrong walked on the Moon in 1969.\n",
+}
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    for name, text in TINY.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def tiny_index(tmp_path: Path, tiny_corpus: Path, fake_encoder: FakeEncoder) -> Path:
+    from qa.index import build
+
+    folder = tmp_path / "index"
+    build([tiny_corpus], folder, fake_encoder)
+    return folder

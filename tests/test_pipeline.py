@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.errors import BadInput, IndexMismatch
+from qa.settings import MAX_QUESTION_CHARS, Retriever
+
+
+def verify(answer, corpus: Path) -> None:
+    """Every citation in an answer slices its file to exactly the quoted text."""
+    span = answer.span
+    text = (corpus / span.citation.file).read_bytes().decode("utf-8")
+    assert text[span.citation.start:span.citation.end] == span.text
+    assert text[:span.citation.start].count("\n") + 1 == span.citation.line
+    for hit in answer.passages:
+        source = (corpus / hit.citation.file).read_bytes().decode("utf-8")
+        assert source[hit.citation.start:hit.citation.end] == hit.text
+
+
+def test_ask_quotes_a_sentence_and_cites_it(tiny_index: Path, tiny_corpus: Path, fake_encoder):
+    engine = qa.open_index(tiny_index, encoder=fake_encoder)
+    answer = engine.ask("Who walked on the Moon?")
+    assert answer.span.text == "Neil Armstrong walked on the Moon in 1969."
+    assert (answer.span.citation.file, answer.span.citation.paragraph) == ("space/moon.md", 3)
+    verify(answer, tiny_corpus)
+
+
+def test_ask_abstains_when_nothing_matches_but_lists_passages(tiny_index: Path, fake_encoder):
+    answer = qa.open_index(tiny_index, encoder=fake_encoder).ask("What is the capital of France?")
+    assert answer.abstained and answer.span is None
+    assert answer.passages
+    assert answer.to_dict()["answer"] is None
+
+
+def test_to_dict_matches_the_documented_schema(tiny_index: Path, fake_encoder):
+    data = qa.open_index(tiny_index, encoder=fake_encoder).ask("What colour are bananas?").to_dict()
+    assert list(data) == ["question", "abstained", "answer", "passages"]
+    assert list(data["answer"]) == ["text", "score", "file", "paragraph", "line", "start", "end"]
+    assert list(data["passages"][0]) == ["file", "paragraph", "line", "start", "end", "score", "text"]
+
+
+def test_min_score_controls_abstention(tiny_index: Path, fake_encoder):
+    engine = qa.open_index(tiny_index, encoder=fake_encoder)
+    assert engine.ask("Who walked on the Moon?", min_score=1.0).abstained
+    assert not engine.ask("What is the capital of France?", min_score=0.0).abstained
+
+
+@pytest.mark.parametrize("retriever", list(Retriever))
+def test_every_retriever_finds_the_passage(tiny_index: Path, fake_encoder, retriever):
+    hits = qa.open_index(tiny_index, encoder=fake_encoder).search("bananas yellow", retriever=retriever)
+    assert hits[0].citation.file == "fruit.txt" and hits[0].citation.paragraph == 3
+
+
+def test_top_k_limits_passages(tiny_index: Path, fake_encoder):
+    engine = qa.open_index(tiny_index, encoder=fake_encoder)
+    assert len(engine.ask("Moon", top_k=2).passages) == 2
+    with pytest.raises(BadInput, match="top_k"):
+        engine.search("Moon", top_k=0)
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t"])
+def test_empty_questions_are_rejected(tiny_index: Path, fake_encoder, question):
+    with pytest.raises(BadInput, match="empty"):
+        qa.open_index(tiny_index, encoder=fake_encoder).ask(question)
+
+
+def test_long_questions_are_answered_from_their_start(tiny_index: Path, fake_encoder):
+    question = "Who walked on the Moon? " + "x" * (MAX_QUESTION_CHARS * 2)
+    answer = qa.open_index(tiny_index, encoder=fake_encoder).ask(question)
+    assert len(answer.question) == MAX_QUESTION_CHARS
+
+
+def test_an_encoder_of_another_dimension_is_refused(tiny_index: Path):
+    class Other:
+        name, dimension, fingerprint = "other", 3, "x"
+
+    with pytest.raises(IndexMismatch, match="rebuild"):
+        qa.open_index(tiny_index, encoder=Other())
+
+
+def test_build_index_is_the_library_entry_point(tiny_corpus: Path, tmp_path: Path, fake_encoder):
+    report = qa.build_index([tiny_corpus], tmp_path / "idx", encoder=fake_encoder)
+    assert (report.files, report.paragraphs) == (2, 6)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from qa.reader import Candidate, confidence, expected_kind, holds_kind, rank, weighted_share
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How many missiles did Japan buy?", "number"),
+    ("how much did it cost", "number"),
+    ("When did the leaders meet?", "date"),
+    ("What year was the Gulf War?", "date"),
+    ("Who is Jeffrey Hornung?", "person"),
+    ("What did Japan buy?", None),
+])
+def test_expected_kind(question, kind):
+    assert expected_kind(question) == kind
+
+
+def test_holds_kind():
+    assert holds_kind("It bought 400 missiles.", "number")
+    assert holds_kind("They met on April 11, 2024.", "date")
+    assert not holds_kind("They met at the White House.", "date")
+    assert holds_kind("It was said by Jeffrey Hornung.", "person")
+    assert not holds_kind("It was said.", "person")
+
+
+def test_weighted_share_counts_rare_words_most():
+    idf = {"japan": 0.1, "tomahawk": 0.9}
+    assert weighted_share(idf, ["tomahawk"]) == pytest.approx(0.9)
+    assert weighted_share(idf, []) == 0.0
+    assert weighted_share({}, []) == 0.0
+
+
+def test_rank_prefers_stronger_evidence():
+    weak = Candidate(0, 0, "Japan is an island nation.", cosine=0.2, coverage=0.1)
+    strong = Candidate(1, 0, "Japan bought 400 missiles.", cosine=0.6, coverage=0.9)
+    assert [c.sentence for c in rank("What did Japan buy?", [weak, strong])] == [1, 0]
+
+
+def test_a_sentence_that_introduces_a_list_loses_to_its_content():
+    intro = Candidate(0, 0, "The statement outlined several areas of cooperation:", cosine=0.55)
+    content = Candidate(1, 1, "This includes the purchase of 400 missiles.", cosine=0.50)
+    assert rank("What was agreed?", [intro, content])[0].sentence == 1
+
+
+def test_confidence_is_low_without_evidence_and_bounded():
+    assert confidence(Candidate(0, 0, "x", cosine=0.05)) < 0.1
+    assert confidence(Candidate(0, 0, "x", cosine=1.0, passage_cosine=1.0, coverage=1.0)) == 1.0
+    assert confidence(Candidate(0, 0, "x", cosine=-0.5, passage_cosine=-0.5)) == 0.0
