@@ -11,12 +11,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from qa.errors import QAError
+from qa.errors import BadInput, QAError
 from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings
 
 if TYPE_CHECKING:
@@ -69,8 +70,6 @@ def _stderr() -> Console:
 
 
 def _settings(index: Path | None) -> Settings:
-    from dataclasses import replace
-
     settings = Settings.from_env()
     return replace(settings, index=index) if index is not None else settings
 
@@ -208,6 +207,122 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
     for key, value in summary.items():
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
     _stdout().print(table)
+
+
+def _cache_dir() -> Path:
+    import os
+
+    base = os.environ.get("QA_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                      os.path.expanduser("~/.cache"), "qa")
+    return Path(base)
+
+
+def _squad_engine(gold: Path, settings: Settings, index: Path | None):
+    """Write a SQuAD file's contexts as a corpus in the cache, index it once, and open it."""
+    import hashlib
+
+    from qa import evaluate
+    from qa import index as index_module
+
+    digest = hashlib.sha256(gold.read_bytes()).hexdigest()[:12]
+    folder = _cache_dir() / f"squad-{digest}"
+    questions = evaluate.squad_corpus(gold, folder / "corpus")
+    settings = replace(settings, corpus=folder / "corpus", index=index or folder / "index")
+    if index_module.exists(settings.index):
+        current = index_module.Index.open(settings.index)
+        if current.manifest["model"]["name"] != settings.model:
+            _build(None, settings, None)
+    return _open(settings), questions
+
+
+@app.command("eval")
+@_reports_errors
+def eval_command(
+    gold: Annotated[Path, typer.Argument(help="Gold set (JSON Lines), or a SQuAD v1.1 JSON file.")],
+    index: IndexOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write each `qa ask --json` object plus the gold id here (JSON Lines).")] = None,
+    retriever: RetrieverOption = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Passages per question (MRR@10 needs 10).")] = 10,
+    min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Abstention threshold [default: as `qa ask`].")] = None,
+    sample: Annotated[Optional[int], typer.Option("--sample", min=1, help="Evaluate N evenly spaced questions.")] = None,
+    every: Annotated[Optional[int], typer.Option("--every", min=1, help="Evaluate every K-th question.")] = None,
+    show_failures: Annotated[bool, typer.Option("--show-failures", help="List each missed question.")] = False,
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="Find the threshold that maximises overall accuracy.")] = False,
+    store: Annotated[bool, typer.Option("--store", help="With --calibrate: save the threshold with the index for `qa ask`.")] = False,
+    fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", help="NAME=VALUE: exit 1 if a metric is below VALUE (repeatable).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate `qa ask` against a gold Q&A set: retrieval, citation and answer metrics."""
+    from qa import evaluate
+
+    floors = evaluate.parse_floors(fail_under or [])
+    if store and not calibrate:
+        raise typer.BadParameter("--store needs --calibrate", param_hint="--store")
+    if not gold.is_file():
+        raise BadInput(f"gold set not found: {gold}")
+    settings = _settings(index)
+    if evaluate.is_squad(gold):
+        engine, questions = _squad_engine(gold, settings, index)
+    else:
+        questions = evaluate.load_gold(gold)
+        engine = _open(settings)
+    questions = evaluate.subset(questions, sample=sample, every=every)
+    threshold = engine.min_score if min_score is None else min_score
+
+    tick = _progress_factory()("Evaluating", len(questions))
+    results = evaluate.run(engine, questions, top_k=top_k, retriever=retriever, min_score=threshold,
+                           progress=tick)
+    summary = {"gold": str(gold), "retriever": (retriever or settings.retriever).value,
+               "min_score": threshold, **evaluate.summarize(results)}
+    if calibrate:
+        best, accuracy = evaluate.calibrate(results)
+        summary["calibrated_min_score"] = best
+        summary["calibrated_overall_accuracy"] = accuracy
+        if store:
+            engine.index.store_calibration({"min_score": best, "gold": gold.name,
+                                            "questions": len(results), "overall_accuracy": accuracy})
+    if out is not None:
+        with out.open("w", encoding="utf-8") as handle:
+            for r in results:
+                handle.write(json.dumps({"id": r.gold.id, **r.answer}, ensure_ascii=False) + "\n")
+    missed = evaluate.failures(results) if show_failures else []
+    if as_json:
+        sys.stdout.write(json.dumps({**summary, **({"failures": missed} if show_failures else {})},
+                                    ensure_ascii=False) + "\n")
+    else:
+        _render_summary(_stdout(), summary, missed if show_failures else None)
+    broken = evaluate.below_floors(summary, floors)
+    if broken:
+        print(f"qa: eval below floor: {'; '.join(broken)}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> None:
+    from rich.table import Table
+
+    from qa.evaluate import METRICS
+
+    table = Table(title=f"qa eval {summary['gold']} ({summary['questions']} questions: "
+                        f"{summary['answerable']} answerable, {summary['unanswerable']} unanswerable)")
+    table.add_column("metric")
+    table.add_column("name", style="dim")
+    table.add_column("value", justify="right")
+    for name, (label, _) in METRICS.items():
+        value = summary.get(name)
+        table.add_row(label, name, "n/a" if value is None else str(value))
+    table.add_row("abstention threshold", "min_score", str(summary["min_score"]))
+    if "calibrated_min_score" in summary:
+        table.add_row("calibrated threshold", "calibrated_min_score", str(summary["calibrated_min_score"]))
+        table.add_row("overall accuracy at it", "calibrated_overall_accuracy",
+                      str(summary["calibrated_overall_accuracy"]))
+    out.print(table)
+    if missed is not None:
+        out.print(f"{len(missed)} failures:")
+        for item in missed:
+            out.print(f"[bold]{item['id']}[/] {item['question']}", markup=True)
+            out.print(f"   expected {item['expected']} at {', '.join(item['expected_at']) or '-'}", markup=False)
+            out.print(f"   got      {item['got']!r} {item['got_at']} (confidence {item['confidence']})",
+                      markup=False)
 
 
 def _where(hit_or_citation) -> str:

@@ -195,8 +195,8 @@ def is_fragment(text: str) -> bool:
         return False
     if stripped.startswith("#"):
         return True
-    words = stripped.split()
-    return 0 < len(words) <= 12 and not stripped.rstrip("\"'”’)").endswith(_SENTENCE_END)
+    words = stripped.lstrip("-*•+ ").split()
+    return 0 < len(words) <= 20 and not stripped.rstrip("\"'”’)").endswith(_SENTENCE_END)
 
 
 def is_heading(text: str) -> bool:

@@ -389,5 +389,10 @@ class Index:
         """Stored vectors of ``kind`` (``paragraphs`` or ``sentences``) rows, in the order given."""
         return dense.vectors(self.faiss(kind), ids)
 
+    def store_calibration(self, calibration: dict[str, Any]) -> None:
+        """Save a calibrated abstention threshold in the manifest, for `qa ask` to use."""
+        self.manifest["calibration"] = calibration
+        _write_json(self.generation / "manifest.json", self.manifest)
+
     def close(self) -> None:
         self.db.close()

@@ -122,3 +122,68 @@ def test_an_empty_corpus_is_an_error(tmp_path: Path, fake_encoder):
     result = run("index", str(tmp_path / "c"), "--index", str(tmp_path / "i"))
     assert result.exit_code == 2
     assert "no indexable" in result.stderr
+
+
+@pytest.fixture
+def gold_file(tmp_path: Path) -> Path:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "moon", "question": "Who walked on the Moon?", "answers": ["Neil Armstrong"],
+         "citations": [{"file": "space/moon.md", "paragraph": 3}]},
+        {"id": "banana", "question": "What colour are bananas?", "answers": ["yellow"],
+         "citations": [{"file": "fruit.txt", "paragraph": 3}]},
+        {"id": "france", "question": "What is the capital of France?", "answers": [], "citations": []},
+    ]) + "\n")
+    return path
+
+
+def test_eval_reports_metrics_as_json_and_writes_predictions(env, gold_file: Path, tmp_path: Path):
+    out = tmp_path / "preds.jsonl"
+    result = run("eval", str(gold_file), "--json", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (3, 2, 1)
+    assert summary["hit1"] == 1.0 and summary["answer_accuracy"] == 1.0
+    assert summary["noans_abstained"] == 1.0
+    preds = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [p["id"] for p in preds] == ["moon", "banana", "france"]
+    assert set(preds[0]) == {"id", "question", "abstained", "answer", "passages"}
+
+
+def test_eval_table_and_failures(env, gold_file: Path):
+    result = run("eval", str(gold_file), "--show-failures", "--min-score", "0")
+    assert result.exit_code == 0
+    assert "retrieval hit@1" in result.stdout
+    assert "1 failures" in result.stdout and "france" in result.stdout
+
+
+def test_eval_fail_under_exits_non_zero(env, gold_file: Path):
+    assert run("eval", str(gold_file), "--json", "--fail-under", "hit1=0.5").exit_code == 0
+    result = run("eval", str(gold_file), "--json", "--min-score", "0", "--fail-under", "noans_abstained=0.5")
+    assert result.exit_code == 1
+    assert "noans_abstained 0.0 < 0.5" in result.stderr
+
+
+def test_eval_calibrate_store_is_used_by_ask(env, gold_file: Path):
+    result = run("eval", str(gold_file), "--json", "--calibrate", "--store")
+    summary = json.loads(result.stdout)
+    assert summary["calibrated_overall_accuracy"] == 1.0
+    info = json.loads(run("info", "--json").stdout)
+    assert info["min_score"] == summary["calibrated_min_score"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"question": "q?", "answers": []}\n{"question": 3}\n', "gold.jsonl:2"),
+    ("", "no questions"),
+])
+def test_eval_rejects_a_malformed_gold_set(env, tmp_path: Path, content: str, message: str):
+    path = tmp_path / "gold.jsonl"
+    path.write_text(content)
+    result = run("eval", str(path))
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_eval_needs_an_existing_gold_file_and_known_metrics(env, gold_file: Path, tmp_path: Path):
+    assert "gold set not found" in run("eval", str(tmp_path / "none.jsonl")).stderr
+    assert "unknown metric" in run("eval", str(gold_file), "--fail-under", "speed=1").stderr

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.errors import BadInput
+from qa.evaluate import (
+    GoldQuestion,
+    Result,
+    below_floors,
+    calibrate,
+    contains_answer,
+    exact_match,
+    f1,
+    is_squad,
+    load_gold,
+    normalize_answer,
+    parse_floors,
+    squad_corpus,
+    subset,
+    summarize,
+)
+
+
+def gold(id_: str, answers=("Tomahawk missiles",), citations=(("a.txt", 5),)) -> GoldQuestion:
+    return GoldQuestion(id_, f"question {id_}?", tuple(answers), frozenset(citations))
+
+
+def result(g: GoldQuestion, text: str | None, confidence: float, passages=(("a.txt", 5),)) -> Result:
+    span = None if text is None else {"text": text, "score": confidence, "file": "a.txt", "paragraph": 5,
+                                      "line": 5, "start": 0, "end": len(text)}
+    answer = {"question": g.question, "abstained": span is None, "answer": span,
+              "passages": [{"file": f, "paragraph": p} for f, p in passages]}
+    return Result(g, answer, span, 0.01)
+
+
+def test_normalize_answer_follows_squad_and_folds_quotes():
+    assert normalize_answer("The  “Tomahawk” Missiles!") == "tomahawk missiles"
+
+
+def test_exact_match_and_f1():
+    assert exact_match("the Tomahawk missiles", ["Tomahawk missiles"]) == 1.0
+    assert exact_match("400 Tomahawk missiles", ["Tomahawk missiles"]) == 0.0
+    assert f1("400 Tomahawk missiles", ["Tomahawk missiles"]) == pytest.approx(0.8)
+    assert f1("nothing alike", ["Tomahawk"]) == 0.0
+
+
+def test_contains_answer_needs_whole_words():
+    assert contains_answer("Japan bought 400 Tomahawk Cruise Missiles.", ["tomahawk cruise missiles"])
+    assert contains_answer("a counterweight to China’s influence", ["China"])
+    assert not contains_answer("Chinatown grew.", ["China"])
+
+
+def test_load_gold_reads_json_lines(tmp_path: Path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text(
+        '{"id": "q1", "question": "What did Japan buy?", "answers": ["missiles"], '
+        '"citations": [{"file": "a.txt", "paragraph": 5}]}\n\n'
+        '{"id": "q2", "question": "Capital of France?", "answers": [], "citations": []}\n')
+    questions = load_gold(path)
+    assert [q.id for q in questions] == ["q1", "q2"]
+    assert questions[0].citations == frozenset({("a.txt", 5)})
+    assert not questions[1].answerable
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("not json", "gold.jsonl:2"),
+    ('{"id": "x", "answers": []}', "missing question"),
+    ('{"question": "q?", "answers": "missiles"}', "'answers' must be a list"),
+    ('{"question": "q?", "answers": ["a"], "citations": [{"file": "a.txt"}]}', "'citations'"),
+    ('{"question": "q?", "answers": ["a"]}', "needs at least one citation"),
+    ('["q?"]', "expected a JSON object"),
+])
+def test_malformed_lines_are_named(tmp_path: Path, line: str, message: str):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"question": "ok?", "answers": []}\n' + line + "\n")
+    with pytest.raises(BadInput, match=message):
+        load_gold(path)
+
+
+def test_duplicate_ids_and_empty_files_are_rejected(tmp_path: Path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"id": "a", "question": "x?", "answers": []}\n' * 2)
+    with pytest.raises(BadInput, match="duplicate id"):
+        load_gold(path)
+    path.write_text("\n")
+    with pytest.raises(BadInput, match="no questions"):
+        load_gold(path)
+
+
+def test_summarize_reports_retrieval_answers_and_abstention():
+    answerable = [gold("a"), gold("b"), gold("c")]
+    unanswerable = [gold("n", answers=(), citations=())]
+    results = [
+        result(answerable[0], "Japan bought Tomahawk missiles.", 0.9),                     # right, rank 1
+        result(answerable[1], "Something else entirely.", 0.8, passages=(("b.txt", 1), ("a.txt", 5))),
+        result(answerable[2], None, 0.1, passages=(("b.txt", 1),)),                      # wrongly abstained
+        result(unanswerable[0], None, 0.2),                                               # rightly abstained
+    ]
+    s = summarize(results)
+    assert (s["hit1"], s["hit3"], s["mrr10"]) == (0.3333, 0.6667, 0.5)
+    assert s["answer_accuracy"] == 0.3333
+    assert s["citation_accuracy"] == 0.6667
+    assert s["hasans_abstained"] == 0.3333 and s["noans_abstained"] == 1.0
+    assert s["overall_accuracy"] == 0.5
+    assert s["answer_words"] == 3.5
+
+
+def test_calibrate_finds_the_threshold_between_right_answers_and_abstentions():
+    results = [result(gold("a"), "Tomahawk missiles.", 0.8), result(gold("b"), "Tomahawk missiles.", 0.6),
+               result(gold("n", answers=(), citations=()), "Something.", 0.4)]
+    threshold, accuracy = calibrate(results)
+    assert 0.4 < threshold < 0.6 and accuracy == 1.0
+    assert summarize(results, threshold)["overall_accuracy"] == 1.0
+
+
+def test_floors():
+    floors = parse_floors(["hit1=0.9", "answer_accuracy=0.5"])
+    assert below_floors({"hit1": 0.8, "answer_accuracy": 0.6}, floors) == ["hit1 0.8 < 0.9"]
+    with pytest.raises(BadInput, match="unknown metric"):
+        parse_floors(["latency_p50_ms=3"])
+    with pytest.raises(BadInput, match="not a number"):
+        parse_floors(["hit1=high"])
+
+
+def test_subset_is_deterministic():
+    questions = [gold(str(i)) for i in range(100)]
+    assert [q.id for q in subset(questions, every=10)][:3] == ["0", "10", "20"]
+    assert len(subset(questions, every=10)) == 10
+    assert [q.id for q in subset(questions, sample=4)] == ["0", "25", "50", "75"]
+
+
+def test_squad_contexts_become_numbered_paragraphs(tmp_path: Path):
+    squad = {"version": "1.1", "data": [{"title": "Super_Bowl_50", "paragraphs": [
+        {"context": "First context.\n\nWith a blank line.", "qas": [
+            {"id": "x1", "question": "Q1?", "answers": [{"text": "First", "answer_start": 0},
+                                                        {"text": "First", "answer_start": 0}]}]},
+        {"context": "Second context.", "qas": [
+            {"id": "x2", "question": "Q2?", "answers": [{"text": "Second", "answer_start": 0}]}]},
+    ]}]}
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(squad))
+    assert is_squad(path)
+    questions = squad_corpus(path, tmp_path / "corpus")
+    assert [(q.id, q.answers, sorted(q.citations)) for q in questions] == [
+        ("x1", ("First",), [("01_Super_Bowl_50.txt", 1)]), ("x2", ("Second",), [("01_Super_Bowl_50.txt", 2)])]
+    text = (tmp_path / "corpus" / "01_Super_Bowl_50.txt").read_text()
+    assert text == "First context. With a blank line.\n\nSecond context.\n"
