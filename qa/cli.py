@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from qa.errors import BadInput, QAError
-from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings
+from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings, cache_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -126,7 +126,8 @@ def _open(settings: Settings) -> QA:
         _stderr().print(f"No index in {settings.index} yet: building it from {settings.corpus} first.",
                         markup=False)
         _build(None, settings, None)
-    return QA(index_module.Index.open(settings.index), settings)
+    return QA(index_module.Index.open(settings.index), settings,
+              notice=lambda message: _stderr().print(f"notice: {message}", markup=False))
 
 
 def _questions(question: str) -> list[str]:
@@ -209,14 +210,6 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
     _stdout().print(table)
 
 
-def _cache_dir() -> Path:
-    import os
-
-    base = os.environ.get("QA_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or
-                                                      os.path.expanduser("~/.cache"), "qa")
-    return Path(base)
-
-
 def _squad_engine(gold: Path, settings: Settings, index: Path | None):
     """Write a SQuAD file's contexts as a corpus in the cache, index it once, and open it."""
     import hashlib
@@ -225,7 +218,7 @@ def _squad_engine(gold: Path, settings: Settings, index: Path | None):
     from qa import index as index_module
 
     digest = hashlib.sha256(gold.read_bytes()).hexdigest()[:12]
-    folder = _cache_dir() / f"squad-{digest}"
+    folder = cache_dir() / f"squad-{digest}"
     questions = evaluate.squad_corpus(gold, folder / "corpus")
     settings = replace(settings, corpus=folder / "corpus", index=index or folder / "index")
     if index_module.exists(settings.index):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 BATCH_SIZE = 32
+CHUNK = 512  # texts per encode call: sentence-transformers sorts each call by length, so less padding
 
 Progress = Callable[[int], None]
 
@@ -104,8 +105,8 @@ class SentenceTransformerEncoder:
         import numpy as np
 
         batches = []
-        for i in range(0, len(texts), BATCH_SIZE):
-            batch = list(texts[i : i + BATCH_SIZE])
+        for i in range(0, len(texts), CHUNK):
+            batch = list(texts[i : i + CHUNK])
             batches.append(self.model.encode(batch, batch_size=BATCH_SIZE, normalize_embeddings=True,
                                              convert_to_numpy=True, show_progress_bar=False))
             if progress:
@@ -118,3 +119,67 @@ class SentenceTransformerEncoder:
 def load_encoder(name: str) -> Encoder:
     """Load a sentence-transformers model by name or path (see `resolve_model`)."""
     return SentenceTransformerEncoder(name)
+
+
+def onnx_folder(fingerprint: str) -> Path:
+    """Where the ONNX export of the model with this fingerprint is cached."""
+    from qa.settings import cache_dir
+
+    return cache_dir() / "onnx" / fingerprint
+
+
+def ensure_onnx(encoder: Encoder) -> str | None:
+    """Export a sentence-transformers model to ONNX in the cache, unless it already is there.
+
+    Returns:
+        None when an export is ready, else why there is none (questions then use
+        sentence-transformers).
+    """
+    import shutil
+    import tempfile
+
+    from qa import onnx_encoder
+
+    folder = onnx_folder(encoder.fingerprint)
+    if (folder / onnx_encoder.CONFIG).is_file():
+        return None
+    if not isinstance(encoder, SentenceTransformerEncoder):
+        return "it is not a sentence-transformers model"
+    failed = folder.with_name(folder.name + ".failed")
+    if failed.is_file():  # exporting takes seconds: do not retry on every question
+        return failed.read_text(encoding="utf-8").strip()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{encoder.fingerprint}-", dir=folder.parent))
+    try:
+        reason = onnx_encoder.export(encoder, staging)
+        if reason is None:
+            staging.chmod(0o755)
+            try:
+                staging.rename(folder)
+            except OSError:
+                pass  # another process exported it first: theirs is as good
+        else:
+            failed.write_text(reason + "\n", encoding="utf-8")
+        return reason
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_query_encoder(name: str, fingerprint: str, notice: Callable[[str], None] | None = None) -> Encoder:
+    """The fastest faithful encoder for questions: the cached ONNX export, else sentence-transformers.
+
+    A missing export (an index copied from another machine, a cleared cache) is
+    made once, here.
+    """
+    from qa import onnx_encoder
+
+    folder = onnx_folder(fingerprint)
+    if not (folder / onnx_encoder.CONFIG).is_file():
+        encoder = load_encoder(name)
+        reason = ensure_onnx(encoder)
+        if reason is not None:
+            if notice:
+                notice(f"cannot export {name} to ONNX ({reason}); embedding questions with "
+                       "sentence-transformers, which is slower")
+            return encoder
+    return onnx_encoder.OnnxEncoder(folder)

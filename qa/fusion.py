@@ -44,3 +44,18 @@ def best_per_group(ranking: Ranking, group: dict[int, int]) -> list[tuple[int, f
         if owner not in seen:
             seen[owner] = score
     return list(seen.items())
+
+
+def rerank(ranked: Ranking, evidence: dict[int, float], weight: float) -> list[tuple[int, float]]:
+    """Blend a ranking with later evidence about some of its items (the reader's best sentence).
+
+    Each score becomes ``(1 - weight) * score / top score + weight * evidence`` (evidence
+    clipped to 0..1, 0 where missing), and items are re-sorted by it. When the
+    evidence covers the head of the ranking, the head stays ahead of the rest.
+    """
+    if not ranked:
+        return []
+    top = ranked[0][1] or 1.0
+    blended = [(item, (1 - weight) * score / top + weight * min(max(evidence.get(item, 0.0), 0.0), 1.0))
+               for item, score in ranked]
+    return sorted(blended, key=lambda pair: -pair[1])

@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa import fusion, reader
 from qa.errors import BadInput, IndexMismatch
-from qa.index import Index
+from qa.index import BuildReport, Index
 from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings
 from qa.types import Answer, Citation, Hit, Paragraph, Span
 
@@ -28,6 +28,7 @@ DEFAULT_MIN_SCORE = 0.30
 DEPTH = 50           # how deep each ranking goes before fusion
 READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
 SHORT_ANSWER_WORDS = 6  # a best sentence shorter than this takes its neighbour along
+RERANK_WEIGHT = 0.5     # share of a passage's final score that comes from its best sentence
 
 
 def clean_question(question: str) -> str:
@@ -51,9 +52,11 @@ class QA:
         encoder: embeds questions; by default the index's own model, loaded on first use.
     """
 
-    def __init__(self, index: Index, settings: Settings | None = None, encoder: Encoder | None = None):
+    def __init__(self, index: Index, settings: Settings | None = None, encoder: Encoder | None = None,
+                 notice: Callable[[str], None] | None = None):
         self.index = index
         self.settings = settings or Settings.from_env()
+        self.notice = notice
         if encoder is not None:
             _check_model(index, encoder)
         self._encoder = encoder
@@ -61,9 +64,10 @@ class QA:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            from qa.embedding import load_encoder
+            from qa.embedding import load_query_encoder
 
-            self._encoder = load_encoder(self.index.model)
+            model = self.index.manifest["model"]
+            self._encoder = load_query_encoder(model["name"], model["fingerprint"], self.notice)
             _check_model(self.index, self._encoder)
         return self._encoder
 
@@ -101,19 +105,19 @@ class QA:
                retriever: Retriever | None = None) -> list[Hit]:
         """Rank passages for a query, best first, without extracting an answer."""
         query = clean_question(query)
-        hits, _ = self._search(query, self.embed(query), self.settings.top_k if top_k is None else top_k,
-                               retriever or self.settings.retriever)
-        return hits
+        top_k = self._top_k(top_k)
+        ranked = self._ranked(query, self.embed(query), retriever or self.settings.retriever)
+        return self._hits(ranked[:top_k])
 
-    def _search(self, query: str, vector: np.ndarray, top_k: int,
-                retriever: Retriever) -> tuple[list[Hit], list[tuple[int, float]]]:
+    def _top_k(self, top_k: int | None) -> int:
+        top_k = self.settings.top_k if top_k is None else top_k
         if top_k < 1:
             raise BadInput(f"top_k must be at least 1, got {top_k}")
-        ranked = self._ranked(query, vector, retriever)
-        paragraphs = self.index.paragraphs([pid for pid, _ in ranked[:top_k]])
-        hits = [Hit(_citation(paragraphs[pid][0]), score, paragraphs[pid][0].text)
-                for pid, score in ranked[:top_k]]
-        return hits, ranked
+        return top_k
+
+    def _hits(self, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
+        paragraphs = self.index.paragraphs([pid for pid, _ in ranked])
+        return [Hit(_citation(paragraphs[pid][0]), score, paragraphs[pid][0].text) for pid, score in ranked]
 
     def ask(self, question: str, top_k: int | None = None, retriever: Retriever | None = None,
             min_score: float | None = None) -> Answer:
@@ -124,26 +128,33 @@ class QA:
             top_k: supporting passages to return.
             retriever: ``hybrid`` (default), ``dense`` or ``bm25``.
             min_score: abstain below this confidence (default: see `min_score`).
+
+        Returns:
+            The best sentence (or None below the threshold) and the passages, reranked
+            by what the reader found in them.
         """
         question = clean_question(question)
-        top_k = self.settings.top_k if top_k is None else top_k
-        retriever = retriever or self.settings.retriever
+        top_k = self._top_k(top_k)
         threshold = self.min_score if min_score is None else min_score
         vector = self.embed(question)
-        hits, ranked = self._search(question, vector, top_k, retriever)
-        span = self._read(question, vector, ranked[:READ_PARAGRAPHS], threshold)
-        return Answer(question, span, hits)
+        ranked = self._ranked(question, vector, retriever or self.settings.retriever)
+        candidates = self._candidates(question, vector, ranked[:READ_PARAGRAPHS])
+        best_by_paragraph: dict[int, float] = {}
+        for candidate in candidates:
+            best_by_paragraph.setdefault(candidate.paragraph, candidate.score)
+        ranked = fusion.rerank(ranked, best_by_paragraph, RERANK_WEIGHT)
+        span = None
+        if candidates and reader.confidence(candidates[0]) >= threshold:
+            span = self._span(candidates[0], reader.confidence(candidates[0]))
+        return Answer(question, span, self._hits(ranked[:top_k]))
 
-    def _read(self, question: str, vector: np.ndarray, ranked: list[tuple[int, float]],
-              threshold: float) -> Span | None:
-        if not ranked:
-            return None
+    def _candidates(self, question: str, vector: np.ndarray,
+                    ranked: list[tuple[int, float]]) -> list[reader.Candidate]:
+        """The sentences of the given paragraphs, scored by the reader, best first."""
         pids = [pid for pid, _ in ranked]
         sentences = self.index.sentences(pids)
         if not sentences:
-            return None
-        import numpy as np
-
+            return []
         sids = list(sentences)
         cosines = self.index.dense_vectors("sentences", sids) @ vector
         paragraph_cosines = dict(zip(pids, self.index.dense_vectors("paragraphs", pids) @ vector))
@@ -158,25 +169,21 @@ class QA:
                 passage_cosine=float(paragraph_cosines[s.paragraph]),
                 coverage=reader.weighted_share(idf, [w for w in idf if sid in in_sentence[w]]),
                 passage_coverage=reader.weighted_share(idf, [w for w in idf if s.paragraph in in_paragraph[w]]))
-            for (sid, s), cos in zip(sentences.items(), np.atleast_1d(cosines))
+            for (sid, s), cos in zip(sentences.items(), cosines)
         ]
-        best = reader.rank(question, candidates)[0]
-        score = reader.confidence(best)
-        if score < threshold:
-            return None
-        return self._span(best, sentences, score)
+        return reader.rank(question, candidates)
 
-    def _span(self, best: reader.Candidate, sentences: dict, score: float) -> Span:
+    def _span(self, best: reader.Candidate, score: float) -> Span:
+        """The quoted span: the best sentence, with the next one when it alone is a fragment."""
+        sentences = self.index.sentences([best.paragraph])
         sentence = sentences[best.sentence]
         start, end = sentence.start, sentence.end
         following = sentences.get(best.sentence + 1)
-        if (len(sentence.text.split()) < SHORT_ANSWER_WORDS and following is not None
-                and following.paragraph == sentence.paragraph):
+        if len(sentence.text.split()) < SHORT_ANSWER_WORDS and following is not None:
             end = following.end
-        paragraph, _ = self.index.paragraphs([sentence.paragraph])[sentence.paragraph]
+        paragraph, _ = self.index.paragraphs([best.paragraph])[best.paragraph]
         text = paragraph.text[start - paragraph.start : end - paragraph.start]
-        citation = Citation(paragraph.file, paragraph.number, sentence.line, start, end)
-        return Span(text, score, citation)
+        return Span(text, score, Citation(paragraph.file, paragraph.number, sentence.line, start, end))
 
 
 def _citation(paragraph: Paragraph) -> Citation:
@@ -198,7 +205,7 @@ def open_index(folder: str | Path | None = None, settings: Settings | None = Non
 
 
 def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
-                model: str | None = None, encoder: Encoder | None = None, **kwargs) -> "BuildReport":
+                model: str | None = None, encoder: Encoder | None = None, **kwargs: Any) -> BuildReport:
     """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
 
     Args:
@@ -217,10 +224,13 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
         encoder = load_encoder(model or settings.model)
     roots = [Path(p) for p in (paths or [settings.corpus])]
     folder = Path(index_dir) if index_dir is not None else settings.index
-    return index_module.build(roots, folder, encoder, **kwargs)
+    report = index_module.build(roots, folder, encoder, **kwargs)
+    # Export now, while the model is loaded, so that the first question is fast too.
+    from qa.embedding import ensure_onnx
 
-
-if TYPE_CHECKING:
-    from qa.index import BuildReport
+    reason = ensure_onnx(encoder)
+    if reason is not None and kwargs.get("warn"):
+        kwargs["warn"](f"questions will use sentence-transformers: cannot export to ONNX ({reason})")
+    return report
 
 __all__ = ["QA", "build_index", "clean_question", "open_index"]

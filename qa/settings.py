@@ -60,6 +60,14 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
+def cache_dir() -> Path:
+    """Where `qa` keeps derived files (ONNX exports, benchmark corpora): ``$QA_CACHE``,
+    else ``$XDG_CACHE_HOME/qa``, else ``~/.cache/qa``."""
+    if os.environ.get("QA_CACHE"):
+        return Path(os.environ["QA_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
+
+
 def _parse(name: str, raw: str) -> object:
     from qa.errors import BadInput
 

@@ -39,14 +39,21 @@ class FakeEncoder:
         return rows
 
 
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache (ONNX exports) for the session, never the developer's own."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_env(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     """No QA_* variable from the developer's shell leaks into a test."""
     import os
 
     for key in list(os.environ):
         if key.startswith("QA_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("QA_CACHE", str(cache))
 
 
 @pytest.fixture
