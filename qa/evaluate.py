@@ -309,16 +309,24 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (index - low)
 
 
-def calibrate(results: Sequence[Result]) -> tuple[float, float]:
+def calibrate(results: Sequence[Result], max_abstained: float = 0.025) -> tuple[float, float]:
     """The abstention threshold that maximises overall accuracy, and that accuracy.
 
-    Candidates are midpoints between neighbouring confidences; among equally good
-    thresholds the middle one of the best run is taken, to leave margin both ways.
+    Only thresholds that leave at most ``max_abstained`` of the answerable
+    questions unanswered are considered (SQuAD 2.0's HasAns side): a threshold
+    that buys a few right abstentions with many silenced answers makes `qa`
+    useless on paraphrased questions. Candidates are midpoints between
+    neighbouring confidences; among equally good thresholds the middle of the
+    best run is taken, to leave margin both ways.
     """
     scores = sorted({round(r.confidence, 6) for r in results} | {0.0, 1.0})
     cuts = [0.0] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [1.0]
+    answerable = [r for r in results if r.gold.answerable]
 
     def accuracy(cut: float) -> float:
+        silenced = sum(r.candidate is None or r.confidence < cut for r in answerable)
+        if answerable and silenced / len(answerable) > max_abstained:
+            return -1.0
         right = 0
         for r in results:
             answers = r.candidate is not None and r.confidence >= cut

@@ -24,11 +24,14 @@ if TYPE_CHECKING:
 
     from qa.embedding import Encoder
 
-DEFAULT_MIN_SCORE = 0.30
+DEFAULT_MIN_SCORE = 0.30  # leans to answering; `qa eval GOLD --calibrate --store` sets an index's own
 DEPTH = 50           # how deep each ranking goes before fusion
 READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
 SHORT_ANSWER_WORDS = 6  # a best sentence shorter than this takes its neighbour along
-RERANK_WEIGHT = 0.5     # share of a passage's final score that comes from its best sentence
+RRF_K = 60.0
+# How much each ranking counts in the fusion, measured with `qa eval` (see README).
+FUSION_WEIGHTS = {"dense_paragraphs": 1.0, "dense_sentences": 1.0, "bm25_paragraphs": 1.0, "bm25_sentences": 1.0}
+RERANK_WEIGHT = 0.8     # share of a passage's final score that comes from its best sentence
 
 
 def clean_question(question: str) -> str:
@@ -82,16 +85,19 @@ class QA:
         return self.encoder.encode([question])[0]
 
     def _ranked(self, question: str, vector: np.ndarray, retriever: Retriever) -> list[tuple[int, float]]:
-        rankings = []
+        """Paragraphs fused from dense and/or lexical rankings of paragraphs and of sentences."""
+        rankings, weights = [], []
         if retriever in (Retriever.dense, Retriever.hybrid):
-            rankings.append(self.index.dense_search("paragraphs", vector, DEPTH))
             sentences = self.index.dense_search("sentences", vector, DEPTH * 2)
-            rankings.append(fusion.best_per_group(sentences, self._owners(sentences)))
+            rankings += [self.index.dense_search("paragraphs", vector, DEPTH),
+                         fusion.best_per_group(sentences, self._owners(sentences))]
+            weights += [FUSION_WEIGHTS["dense_paragraphs"], FUSION_WEIGHTS["dense_sentences"]]
         if retriever in (Retriever.bm25, Retriever.hybrid):
-            rankings.append(self.index.lexical_search("paragraphs", question, DEPTH))
             sentences = self.index.lexical_search("sentences", question, DEPTH * 2)
-            rankings.append(fusion.best_per_group(sentences, self._owners(sentences)))
-        return fusion.reciprocal_rank(rankings)
+            rankings += [self.index.lexical_search("paragraphs", question, DEPTH),
+                         fusion.best_per_group(sentences, self._owners(sentences))]
+            weights += [FUSION_WEIGHTS["bm25_paragraphs"], FUSION_WEIGHTS["bm25_sentences"]]
+        return fusion.reciprocal_rank(rankings, k=RRF_K, weights=weights)
 
     def _owners(self, ranking: Sequence[tuple[int, float]]) -> dict[int, int]:
         ids = [i for i, _ in ranking]
@@ -144,8 +150,9 @@ class QA:
             best_by_paragraph.setdefault(candidate.paragraph, candidate.score)
         ranked = fusion.rerank(ranked, best_by_paragraph, RERANK_WEIGHT)
         span = None
-        if candidates and reader.confidence(candidates[0]) >= threshold:
-            span = self._span(candidates[0], reader.confidence(candidates[0]))
+        confidence = reader.confidence(question, candidates[0]) if candidates else 0.0
+        if candidates and confidence >= threshold:
+            span = self._span(candidates[0], confidence)
         return Answer(question, span, self._hits(ranked[:top_k]))
 
     def _candidates(self, question: str, vector: np.ndarray,

@@ -69,6 +69,7 @@ class Weights:
 
 
 WEIGHTS = Weights()
+KIND_MISMATCH = 0.7  # confidence factor when a sentence lacks the number or date the question asks for
 
 
 def expected_kind(question: str) -> str | None:
@@ -115,11 +116,16 @@ def rank(question: str, candidates: Sequence[Candidate], weights: Weights = WEIG
     return sorted(scored, key=lambda c: -c.score)
 
 
-def confidence(best: Candidate) -> float:
+def confidence(question: str, best: Candidate) -> float:
     """How sure the answer is, from absolute evidence only (not ranks), clipped to 0..1.
 
     Rank-based scores are high for the top candidate even when nothing matches;
-    cosine and word coverage are not, which is what abstention needs.
+    cosine and word coverage are not, which is what abstention needs. A sentence
+    without the kind of thing the question asks for (no number for "how many",
+    no date for "when") is unlikely to answer it, however on-topic it is.
     """
     value = 0.6 * max(best.cosine, best.passage_cosine) + 0.4 * max(best.coverage, best.passage_coverage)
+    kind = expected_kind(question)
+    if kind in ("number", "date") and not holds_kind(best.text, kind):
+        value *= KIND_MISMATCH
     return max(0.0, min(1.0, value))

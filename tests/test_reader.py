@@ -45,6 +45,14 @@ def test_a_sentence_that_introduces_a_list_loses_to_its_content():
 
 
 def test_confidence_is_low_without_evidence_and_bounded():
-    assert confidence(Candidate(0, 0, "x", cosine=0.05)) < 0.1
-    assert confidence(Candidate(0, 0, "x", cosine=1.0, passage_cosine=1.0, coverage=1.0)) == 1.0
-    assert confidence(Candidate(0, 0, "x", cosine=-0.5, passage_cosine=-0.5)) == 0.0
+    assert confidence("q?", Candidate(0, 0, "x", cosine=0.05)) < 0.1
+    assert confidence("q?", Candidate(0, 0, "x", cosine=1.0, passage_cosine=1.0, coverage=1.0)) == 1.0
+    assert confidence("q?", Candidate(0, 0, "x", cosine=-0.5, passage_cosine=-0.5)) == 0.0
+
+
+def test_confidence_drops_when_the_sentence_lacks_the_asked_for_number_or_date():
+    evidence = {"cosine": 0.6, "coverage": 0.6}
+    with_year = confidence("When was the treaty signed?", Candidate(0, 0, "It was signed in 1960.", **evidence))
+    without = confidence("When was the treaty signed?", Candidate(0, 0, "The treaty is strong.", **evidence))
+    assert without < with_year
+    assert confidence("What is the treaty?", Candidate(0, 0, "The treaty is strong.", **evidence)) == with_year
