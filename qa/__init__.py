@@ -9,28 +9,33 @@
 
 Answers are sentences quoted verbatim; ``file_text[start:end] == answer.span.text``
 for the cited file. ``answer.to_dict()`` is the ``qa ask --json`` object.
-Importing `qa` is cheap: models load when first needed.
+Importing `qa` is cheap: each name below is imported on first use, and models
+load when first needed.
 """
 
-from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, QAError
-from qa.pipeline import QA, build_index, open_index
-from qa.settings import Retriever, Settings
-from qa.types import Answer, Citation, Hit, Span
+from __future__ import annotations
 
-__all__ = [
-    "QA",
-    "Answer",
-    "BadInput",
-    "Citation",
-    "Hit",
-    "IndexBusy",
-    "IndexCorrupt",
-    "IndexMismatch",
-    "IndexMissing",
-    "QAError",
-    "Retriever",
-    "Settings",
-    "Span",
-    "build_index",
-    "open_index",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, QAError
+    from qa.pipeline import QA, build_index, open_index
+    from qa.settings import Retriever, Settings
+    from qa.types import Answer, Citation, Hit, Span
+
+_EXPORTS = {
+    "QA": "qa.pipeline", "build_index": "qa.pipeline", "open_index": "qa.pipeline",
+    "Answer": "qa.types", "Citation": "qa.types", "Hit": "qa.types", "Span": "qa.types",
+    "Retriever": "qa.settings", "Settings": "qa.settings",
+    "QAError": "qa.errors", "BadInput": "qa.errors", "IndexBusy": "qa.errors", "IndexCorrupt": "qa.errors",
+    "IndexMismatch": "qa.errors", "IndexMissing": "qa.errors",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names lazily, so `qa --help` does not pay for the question path."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

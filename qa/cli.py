@@ -32,12 +32,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help text: rendering Markdown would cost a tenth of a second
 )
 
 IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder [default: index/ or $QA_INDEX].")]
 TopKOption = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Passages to show [default: 5].")]
 RetrieverOption = Annotated[Optional[Retriever], typer.Option("--retriever", help="Passage ranking [default: hybrid].")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
+RerankOption = Annotated[bool, typer.Option("--rerank/--no-rerank", help="Order passages by the best sentence in each.")]
 
 
 def _reports_errors(command: Callable[..., None]) -> Callable[..., None]:
@@ -144,6 +146,7 @@ def ask_command(
     top_k: TopKOption = None,
     retriever: RetrieverOption = None,
     min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.30].")] = None,
+    rerank: RerankOption = True,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question with a verbatim quote and its citation, or say none was found."""
@@ -158,7 +161,7 @@ def ask_command(
         if len(text.strip()) > MAX_QUESTION_CHARS:
             _stderr().print(f"notice: question is over {MAX_QUESTION_CHARS} characters; "
                             "answering from its start", markup=False)
-        answer = engine.ask(text, top_k=top_k, retriever=retriever, min_score=min_score)
+        answer = engine.ask(text, top_k=top_k, retriever=retriever, min_score=min_score, rerank=rerank)
         if as_json:
             sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
         else:
@@ -242,6 +245,7 @@ def eval_command(
     show_failures: Annotated[bool, typer.Option("--show-failures", help="List each missed question.")] = False,
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Find the threshold that maximises overall accuracy.")] = False,
     store: Annotated[bool, typer.Option("--store", help="With --calibrate: save the threshold with the index for `qa ask`.")] = False,
+    rerank: RerankOption = True,
     fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", help="NAME=VALUE: exit 1 if a metric is below VALUE (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -264,8 +268,8 @@ def eval_command(
 
     tick = _progress_factory()("Evaluating", len(questions))
     results = evaluate.run(engine, questions, top_k=top_k, retriever=retriever, min_score=threshold,
-                           progress=tick)
-    summary = {"gold": str(gold), "retriever": (retriever or settings.retriever).value,
+                           rerank=rerank, progress=tick)
+    summary = {"gold": str(gold), "retriever": (retriever or settings.retriever).value, "rerank": rerank,
                "min_score": threshold, **evaluate.summarize(results)}
     if calibrate:
         best, accuracy = evaluate.calibrate(results)

@@ -225,13 +225,14 @@ def contains_answer(prediction: str, golds: Sequence[str]) -> bool:
 # --- running and summarising -----------------------------------------------------------
 
 def run(engine: QA, questions: Sequence[GoldQuestion], *, top_k: int = 10, retriever=None,
-        min_score: float | None = None, progress: Callable[[int], None] | None = None) -> list[Result]:
+        min_score: float | None = None, rerank: bool = True,
+        progress: Callable[[int], None] | None = None) -> list[Result]:
     """Ask every question exactly as `qa ask` would, keeping each best span before the threshold."""
     threshold = engine.min_score if min_score is None else min_score
     results = []
     for gold in questions:
         started = time.perf_counter()
-        raw = engine.ask(gold.question, top_k=top_k, retriever=retriever, min_score=0.0)
+        raw = engine.ask(gold.question, top_k=top_k, retriever=retriever, min_score=0.0, rerank=rerank)
         seconds = time.perf_counter() - started
         results.append(Result(gold, apply_threshold(raw, threshold).to_dict(),
                               raw.span.to_dict() if raw.span else None, seconds))

@@ -126,7 +126,7 @@ class QA:
         return [Hit(_citation(paragraphs[pid][0]), score, paragraphs[pid][0].text) for pid, score in ranked]
 
     def ask(self, question: str, top_k: int | None = None, retriever: Retriever | None = None,
-            min_score: float | None = None) -> Answer:
+            min_score: float | None = None, rerank: bool = True) -> Answer:
         """Answer a question with a verbatim sentence and its citation, or abstain.
 
         Args:
@@ -134,6 +134,7 @@ class QA:
             top_k: supporting passages to return.
             retriever: ``hybrid`` (default), ``dense`` or ``bm25``.
             min_score: abstain below this confidence (default: see `min_score`).
+            rerank: order passages by the reader's best sentence in each, not by retrieval alone.
 
         Returns:
             The best sentence (or None below the threshold) and the passages, reranked
@@ -148,7 +149,8 @@ class QA:
         best_by_paragraph: dict[int, float] = {}
         for candidate in candidates:
             best_by_paragraph.setdefault(candidate.paragraph, candidate.score)
-        ranked = fusion.rerank(ranked, best_by_paragraph, RERANK_WEIGHT)
+        if rerank:
+            ranked = fusion.rerank(ranked, best_by_paragraph, RERANK_WEIGHT)
         span = None
         confidence = reader.confidence(question, candidates[0]) if candidates else 0.0
         if candidates and confidence >= threshold:

@@ -89,3 +89,16 @@ def tiny_index(tmp_path: Path, tiny_corpus: Path, fake_encoder: FakeEncoder) -> 
     folder = tmp_path / "index"
     build([tiny_corpus], folder, fake_encoder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Path:
+    """The real seeds indexed once per session with the real bundled model."""
+    import os
+
+    import qa
+
+    os.environ["QA_CACHE"] = str(cache)  # the ONNX export goes to the session's cache
+    folder = tmp_path_factory.mktemp("seeds-index")
+    qa.build_index([Path(__file__).resolve().parents[1] / "seeds"], folder)
+    return folder

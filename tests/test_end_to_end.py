@@ -22,13 +22,6 @@ TOMAHAWK = ("This includes Japan’s acquisition of 400 Tomahawk Cruise Missiles
 
 
 @pytest.fixture(scope="session")
-def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("seeds-index")
-    qa.build_index([SEEDS], folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
 def engine(seeds_index: Path) -> qa.QA:
     return qa.open_index(seeds_index, settings=qa.Settings())
 

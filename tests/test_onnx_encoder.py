@@ -82,3 +82,26 @@ def test_info_and_ask_do_not_import_torch(tmp_path: Path, cache: Path):
     env = {"QA_INDEX": str(tmp_path / "idx"), "QA_CACHE": str(cache)}
     assert modules_after(["info"], env) == set()
     assert modules_after(["ask", "what did Japan buy?"], env) == set()
+
+
+@pytest.mark.slow
+def test_answers_citations_and_scores_match_the_sentence_transformers_path(seeds_index: Path, cache: Path):
+    """The ONNX question path changes speed only: same answers, same citations, scores to 1e-4."""
+    import qa
+    from qa.embedding import load_encoder, load_query_encoder
+    from qa.onnx_encoder import OnnxEncoder
+
+    settings = qa.Settings()
+    reference = qa.open_index(seeds_index, settings=settings, encoder=load_encoder("all-MiniLM-L6-v2"))
+    fingerprint = reference.index.manifest["model"]["fingerprint"]
+    onnx_encoder = load_query_encoder("all-MiniLM-L6-v2", fingerprint)
+    assert isinstance(onnx_encoder, OnnxEncoder)
+    fast = qa.open_index(seeds_index, settings=settings, encoder=onnx_encoder)
+    for question in [q.split("\t")[0] for q in varied_texts() if q.strip()][-60:] + ["what did Japan buy?"]:
+        a, b = reference.ask(question, top_k=10, min_score=0.0), fast.ask(question, top_k=10, min_score=0.0)
+        assert (a.span is None) == (b.span is None)
+        if a.span and b.span:
+            assert a.span.citation == b.span.citation and a.span.text == b.span.text
+            assert abs(a.span.score - b.span.score) < 1e-4
+        assert [h.citation for h in a.passages] == [h.citation for h in b.passages]
+        assert all(abs(x.score - y.score) < 1e-4 for x, y in zip(a.passages, b.passages))
