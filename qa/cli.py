@@ -50,10 +50,10 @@ def _reports_errors(command: Callable[..., None]) -> Callable[..., None]:
         try:
             command(*args, **kwargs)
         except QAError as exc:
-            print(f"qa: error: {exc}", file=sys.stderr)
+            _say(f"qa: error: {exc}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            print("qa: interrupted", file=sys.stderr)
+            _say("qa: interrupted")
             raise typer.Exit(130) from None
 
     return wrapper
@@ -76,17 +76,24 @@ def _settings(index: Path | None) -> Settings:
     return replace(settings, index=index) if index is not None else settings
 
 
+def _say(message: str) -> None:
+    """One line on stderr: notices, warnings, progress reports. Never wrapped, never styled."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def _progress_factory():
-    """A `progress(label, total)` factory drawing Rich bars on stderr."""
+    """A `progress(label, total)` factory drawing a Rich bar on stderr when it is a terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = _stderr()
+    if not console.is_terminal:
+        return None
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=_stderr(), transient=True)
+                        TimeElapsedColumn(), console=console, transient=True)
 
     def factory(label: str, total: int):
-        if not progress.live.is_started:
-            progress.start()
         task = progress.add_task(label, total=total)
+        progress.start()
 
         def advance(n: int) -> None:
             progress.advance(task, n)
@@ -98,15 +105,19 @@ def _progress_factory():
     return factory
 
 
-def _build(paths: list[Path] | None, settings: Settings, model: str | None) -> None:
+def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebuild: bool = False) -> None:
     from qa.pipeline import build_index
 
-    err = _stderr()
     report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
-                         warn=lambda message: err.print(f"warning: {message}", markup=False),
+                         rebuild=rebuild, warn=lambda message: _say(f"warning: {message}"),
                          progress=_progress_factory())
-    err.print(f"Indexed {report.files} files, {report.paragraphs} paragraphs, {report.sentences} sentences "
-              f"into {report.folder}", markup=False)
+    changes = ", ".join(f"{len(report.changes.get(kind, []))} {kind}"
+                        for kind in ("added", "updated", "unchanged", "removed"))
+    if not report.written:
+        _say(f"Index in {report.folder} is up to date ({changes}).")
+        return
+    _say(f"Indexed {report.files} files, {report.paragraphs} paragraphs, {report.sentences} sentences "
+         f"into {report.folder} ({changes}).")
 
 
 @app.command("index")
@@ -115,9 +126,22 @@ def index_command(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Folders and .txt/.md files [default: seeds/ or $QA_CORPUS].")] = None,
     index: IndexOption = None,
     model: Annotated[Optional[str], typer.Option("--model", help="sentence-transformers model name or path [default: all-MiniLM-L6-v2].")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the index's checksums and sources instead of building.")] = False,
 ) -> None:
-    """Index documents: paragraphs and sentences, embedded and BM25-indexed."""
-    _build(paths, _settings(index), model)
+    """Index documents (incrementally), or check an index with --verify."""
+    settings = _settings(index)
+    if verify:
+        from qa.index import Index
+
+        problems = Index.open(settings.index).verify()
+        for problem in problems:
+            _say(f"problem: {problem}")
+        if problems:
+            raise typer.Exit(1)
+        _say(f"Index in {settings.index} verified: checksums, vectors, store and sources match.")
+        return
+    _build(paths, settings, model, rebuild)
 
 
 def _open(settings: Settings) -> QA:
@@ -125,11 +149,15 @@ def _open(settings: Settings) -> QA:
     from qa.pipeline import QA
 
     if not index_module.exists(settings.index):
-        _stderr().print(f"No index in {settings.index} yet: building it from {settings.corpus} first.",
-                        markup=False)
+        _say(f"No index in {settings.index} yet: building it from {settings.corpus} first.")
         _build(None, settings, None)
-    return QA(index_module.Index.open(settings.index), settings,
-              notice=lambda message: _stderr().print(f"notice: {message}", markup=False))
+    index = index_module.Index.open(settings.index)
+    stale = index.stale()
+    if stale:
+        more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
+        _say(f"notice: the index is out of date ({stale[0]}{more}); "
+             "answers come from the indexed text; run `qa index` to update it")
+    return QA(index, settings, notice=lambda message: _say(f"notice: {message}"))
 
 
 def _questions(question: str) -> list[str]:
@@ -159,8 +187,7 @@ def ask_command(
     out = _stdout()
     for text in questions:
         if len(text.strip()) > MAX_QUESTION_CHARS:
-            _stderr().print(f"notice: question is over {MAX_QUESTION_CHARS} characters; "
-                            "answering from its start", markup=False)
+            _say(f"notice: question is over {MAX_QUESTION_CHARS} characters; answering from its start")
         answer = engine.ask(text, top_k=top_k, retriever=retriever, min_score=min_score, rerank=rerank)
         if as_json:
             sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
@@ -266,7 +293,8 @@ def eval_command(
     questions = evaluate.subset(questions, sample=sample, every=every)
     threshold = engine.min_score if min_score is None else min_score
 
-    tick = _progress_factory()("Evaluating", len(questions))
+    bars = _progress_factory()
+    tick = bars("Evaluating", len(questions)) if bars else None
     results = evaluate.run(engine, questions, top_k=top_k, retriever=retriever, min_score=threshold,
                            rerank=rerank, progress=tick)
     summary = {"gold": str(gold), "retriever": (retriever or settings.retriever).value, "rerank": rerank,
@@ -290,7 +318,7 @@ def eval_command(
         _render_summary(_stdout(), summary, missed if show_failures else None)
     broken = evaluate.below_floors(summary, floors)
     if broken:
-        print(f"qa: eval below floor: {'; '.join(broken)}", file=sys.stderr)
+        _say(f"qa: eval below floor: {'; '.join(broken)}")
         raise typer.Exit(1)
 
 

@@ -121,6 +121,32 @@ def load_encoder(name: str) -> Encoder:
     return SentenceTransformerEncoder(name)
 
 
+class LazyEncoder:
+    """A model known by name and fingerprint, loaded only when something must be embedded.
+
+    Re-indexing a corpus whose files have not changed then never pays the
+    seconds that loading sentence-transformers costs.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.fingerprint = model_fingerprint(resolve_model(name))
+        self._loaded: Encoder | None = None
+
+    @property
+    def loaded(self) -> Encoder:
+        if self._loaded is None:
+            self._loaded = load_encoder(self.name)
+        return self._loaded
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        return self.loaded.dimension
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return self.loaded.encode(texts, progress=progress)
+
+
 def onnx_folder(fingerprint: str) -> Path:
     """Where the ONNX export of the model with this fingerprint is cached."""
     from qa.settings import cache_dir
@@ -143,6 +169,8 @@ def ensure_onnx(encoder: Encoder) -> str | None:
     folder = onnx_folder(encoder.fingerprint)
     if (folder / onnx_encoder.CONFIG).is_file():
         return None
+    if isinstance(encoder, LazyEncoder):
+        encoder = encoder.loaded
     if not isinstance(encoder, SentenceTransformerEncoder):
         return "it is not a sentence-transformers model"
     failed = folder.with_name(folder.name + ".failed")

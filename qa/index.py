@@ -9,6 +9,7 @@ Layout of an index folder::
 
     index/
       CURRENT            name of the live generation (replaced atomically)
+      PREVIOUS           the generation it replaced, kept for readers until the next build
       gen-.../           one complete build
         manifest.json    format, model, settings, source hashes, artifact checksums
         store.sqlite     files, paragraphs, sentences, and their FTS5 tables
@@ -28,9 +29,10 @@ import os
 import re
 import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +47,7 @@ from qa.corpus import (
     split_paragraphs,
     split_sentences,
 )
-from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
+from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, QAError
 from qa.types import Paragraph, Sentence
 
 if TYPE_CHECKING:
@@ -55,8 +57,22 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
+PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
 ARTIFACTS = ("store.sqlite", "paragraphs.faiss", "sentences.faiss")
+# Recorded in the manifest: an index built with other settings is rebuilt, not reused.
+CHUNKING = {"version": 1, "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
+            "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark"}
+SCHEMA = """
+CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,
+                    size INTEGER, encoding TEXT);
+CREATE TABLE paragraphs (id INTEGER PRIMARY KEY, file_id INTEGER, number INTEGER,
+                         start INTEGER, end INTEGER, line INTEGER, heading INTEGER,
+                         text TEXT, context TEXT);
+CREATE TABLE sentences (id INTEGER PRIMARY KEY, paragraph_id INTEGER, start INTEGER,
+                        end INTEGER, line INTEGER, text TEXT);
+CREATE INDEX sentences_by_paragraph ON sentences(paragraph_id);
+"""
 _FTS = {"paragraphs": "para_fts", "sentences": "sent_fts"}
 _HASHLIKE = re.compile(r"^(?=.*\d)[0-9a-f]{8,}$|^\d+$")
 
@@ -66,13 +82,18 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 @dataclass(frozen=True)
 class BuildReport:
-    """What a build did: counts, and the one-line warnings it gave."""
+    """What a build did: counts, warnings, and which files were added, updated, unchanged, removed.
+
+    ``written`` is False when nothing had changed and the index was left as it was.
+    """
 
     folder: Path
     files: int
     paragraphs: int
     sentences: int
     warnings: list[str]
+    changes: dict[str, list[str]] = field(default_factory=dict)
+    written: bool = True
 
 
 def title_from_name(name: str) -> str:
@@ -104,15 +125,23 @@ def contexts(name: str, paragraphs: Sequence[Paragraph]) -> list[str]:
     return result
 
 
-def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, warn: Warn | None = None,
+def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: bool = False,
+          max_file_bytes: int | None = None, warn: Warn | None = None,
           progress: ProgressFactory | None = None) -> BuildReport:
-    """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``.
+    """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``, incrementally.
+
+    Files whose bytes are unchanged since the index in ``folder`` was built keep
+    their paragraphs, sentences and vectors; only new and changed files are split
+    and embedded, and removed files are dropped. The result is written as a new
+    generation and published atomically, so readers see the old index or the
+    new one, never a mix, whatever happens to this process.
 
     Args:
         paths: folders (searched recursively) and files.
-        folder: the index folder; created if needed. Its previous index stays
-            readable until the new one is complete.
-        encoder: the embedding model.
+        folder: the index folder; created if needed.
+        encoder: the embedding model; a lazy one is loaded only if something needs embedding.
+        rebuild: ignore the existing index and embed everything.
+        max_file_bytes: files larger than this are skipped with a warning.
         warn: called with each one-line warning (skipped or re-decoded files).
         progress: ``progress(label, total)`` returns a callback advanced per embedded text.
 
@@ -127,106 +156,220 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, warn: Warn |
         if warn:
             warn(message)
 
+    documents = _read_corpus(paths, max_file_bytes, note)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder):
+        _remove_unpublished(folder)
+        previous = None if rebuild else _reusable(folder, encoder, note)
+        old = {f["name"]: f for f in previous.manifest["files"]} if previous else {}
+        changes = {
+            "added": [d.name for d in documents if d.name not in old],
+            "updated": [d.name for d in documents if d.name in old and old[d.name]["sha256"] != d.sha256],
+            "unchanged": [d.name for d in documents if d.name in old and old[d.name]["sha256"] == d.sha256],
+            "removed": sorted(set(old) - {d.name for d in documents}),
+        }
+        roots = [str(Path(p).resolve()) for p in paths]
+        if previous and not (changes["added"] or changes["updated"] or changes["removed"]) \
+                and previous.manifest["corpus"] == roots:
+            counts = previous.manifest["counts"]
+            _refresh_stats(previous, documents)
+            return BuildReport(folder, counts["files"], counts["paragraphs"], counts["sentences"],
+                               warnings, changes, written=False)
+        generation = Path(tempfile.mkdtemp(prefix=f"gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=folder))
+        try:
+            counts = _write(generation, roots, documents, encoder, previous, progress)
+            _publish(folder, generation)
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        finally:
+            if previous:
+                previous.close()
+    return BuildReport(folder, *counts, warnings, changes, written=True)
+
+
+def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, note: Warn) -> list[Document]:
     files, skipped = discover(paths)
     for message in skipped:
         note(message)
     documents: list[Document] = []
     for path, name in files:
         try:
+            size = path.stat().st_size
+            if max_file_bytes is not None and size > max_file_bytes:
+                raise Skipped(f"{size / 1e6:.1f} MB is over the {max_file_bytes / 1e6:g} MB limit "
+                              "(QA_MAX_FILE_MB)")
             document, warning = read_document(path, name)
         except Skipped as exc:
             note(f"skipped {path}: {exc}")
+            continue
+        except OSError as exc:
+            note(f"skipped {path}: unreadable ({exc.strerror or exc})")
             continue
         if warning:
             note(f"{path}: {warning}")
         documents.append(document)
     if not documents:
         raise BadInput(f"no indexable .txt or .md documents in {', '.join(map(str, paths))}")
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder):
-        import tempfile
-
-        generation = Path(tempfile.mkdtemp(prefix=f"gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=folder))
-        try:
-            report = _write(generation, paths, documents, encoder, progress)
-            _publish(folder, generation)
-        except BaseException:
-            shutil.rmtree(generation, ignore_errors=True)
-            raise
-    return BuildReport(folder, report[0], report[1], report[2], warnings)
+    return documents
 
 
-def _write(generation: Path, paths: Sequence[Path], documents: list[Document], encoder: Encoder,
-           progress: ProgressFactory | None) -> tuple[int, int, int]:
+def _reusable(folder: Path, encoder: Encoder, note: Warn) -> Index | None:
+    """The current index, if its contents can be carried into the next build."""
+    if not exists(folder):
+        return None
+    try:
+        previous = Index.open(folder)
+    except QAError as exc:
+        note(f"rebuilding from scratch: {exc}")
+        return None
+    model = previous.manifest["model"]
+    if (model["name"], model["fingerprint"]) != (encoder.name, encoder.fingerprint):
+        note(f"rebuilding from scratch: the index was built with {model['name']}, not {encoder.name}")
+    elif previous.manifest.get("chunking") != CHUNKING:
+        note("rebuilding from scratch: the index was built with other chunking settings")
+    else:
+        return previous
+    previous.close()
+    return None
+
+
+def _refresh_stats(index: Index, documents: list[Document]) -> None:
+    """Record new sizes and modification times of unchanged files (touched, copied), so that
+    `stale` does not keep reporting them."""
+    stats = {d.name: _stat(d.path) for d in documents}
+    if all({k: f[k] for k in ("path", "size", "mtime_ns")} == stats[f["name"]] for f in index.manifest["files"]):
+        return
+    for entry in index.manifest["files"]:
+        entry.update(stats[entry["name"]])
+    _write_json(index.generation / "manifest.json", index.manifest)
+
+
+def _stat(path: Path) -> dict[str, Any]:
+    info = path.stat()
+    return {"path": str(path.resolve()), "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+def _write(generation: Path, roots: list[str], documents: list[Document], encoder: Encoder,
+           previous: Index | None, progress: ProgressFactory | None) -> tuple[int, int, int]:
+    import numpy as np
+
+    generation.chmod(0o755)
     db = sqlite3.connect(generation / "store.sqlite")
-    db.executescript(
-        """
-        CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,
-                            size INTEGER, encoding TEXT);
-        CREATE TABLE paragraphs (id INTEGER PRIMARY KEY, file_id INTEGER, number INTEGER,
-                                 start INTEGER, end INTEGER, line INTEGER, heading INTEGER,
-                                 text TEXT, context TEXT);
-        CREATE TABLE sentences (id INTEGER PRIMARY KEY, paragraph_id INTEGER, start INTEGER,
-                                end INTEGER, line INTEGER, text TEXT);
-        CREATE INDEX sentences_by_paragraph ON sentences(paragraph_id);
-        """
-    )
+    db.executescript(SCHEMA)
     lexical.create(db, "para_fts")
     lexical.create(db, "sent_fts")
-    paragraph_texts: list[str] = []
-    sentence_texts: list[str] = []
+    reused = {f["name"]: f["sha256"] for f in previous.manifest["files"]} if previous else {}
+    # Vectors by new row id: reused ones now, the rest after embedding ``pending`` texts.
+    vectors: dict[str, dict[int, Any]] = {"paragraphs": {}, "sentences": {}}
+    pending: dict[str, list[tuple[int, str]]] = {"paragraphs": [], "sentences": []}
     files_meta = []
+    next_id = {"paragraphs": 0, "sentences": 0}
     for file_id, document in enumerate(documents):
-        size = document.path.stat().st_size
+        if previous is not None and reused.get(document.name) == document.sha256:
+            rows = _carried_rows(previous, document.name)
+        else:
+            rows = _split(document)
+        paragraph_count = 0
         db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                   (file_id, document.name, str(document.path.resolve()), document.sha256, size,
-                    document.encoding))
-        paragraphs = split_paragraphs(document.name, document.text)
-        files_meta.append({"name": document.name, "sha256": document.sha256, "size": size,
-                           "encoding": document.encoding, "paragraphs": len(paragraphs)})
-        for paragraph, context in zip(paragraphs, contexts(document.name, paragraphs)):
-            pid = len(paragraph_texts)
+                   (file_id, document.name, str(document.path.resolve()), document.sha256,
+                    document.path.stat().st_size, document.encoding))
+        for paragraph, context, embedded, old_pid, sentences in rows:
+            pid = next_id["paragraphs"]
+            next_id["paragraphs"] += 1
+            paragraph_count += 1
             db.execute("INSERT INTO paragraphs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (pid, file_id, paragraph.number, paragraph.start, paragraph.end,
-                        paragraph.line, int(paragraph.heading), paragraph.text, context))
-            embedded = f"{context}\n{paragraph.text}" if context else paragraph.text
-            paragraph_texts.append(embedded)
+                       (pid, file_id, paragraph.number, paragraph.start, paragraph.end, paragraph.line,
+                        int(paragraph.heading), paragraph.text, context))
             lexical.add(db, "para_fts", [(pid, embedded)])
-            if is_fragment(paragraph.text):
-                continue  # headings and bare list items give context, never answers
-            for start, end in split_sentences(paragraph):
-                sid = len(sentence_texts)
-                text = document.text[start:end]
-                db.execute("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)",
-                           (sid, pid, start, end, line_of(document.text, start), text))
-                sentence_texts.append(text)
+            _place(vectors, pending, "paragraphs", pid, old_pid, embedded)
+            for start, end, line, text, old_sid in sentences:
+                sid = next_id["sentences"]
+                next_id["sentences"] += 1
+                db.execute("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)", (sid, pid, start, end, line, text))
                 lexical.add(db, "sent_fts", [(sid, text)])
+                _place(vectors, pending, "sentences", sid, old_sid, text)
+        files_meta.append({"name": document.name, "sha256": document.sha256, "encoding": document.encoding,
+                           "paragraphs": paragraph_count, **_stat(document.path)})
     db.commit()
     db.close()
 
-    for label, texts, artifact in (("paragraphs", paragraph_texts, "paragraphs.faiss"),
-                                   ("sentences", sentence_texts, "sentences.faiss")):
-        tick = progress(f"Embedding {label}", len(texts)) if progress else None
-        vectors = encoder.encode(texts, progress=tick)
-        dense.save(dense.build(vectors), generation / artifact)
+    if previous is not None:
+        for kind in vectors:
+            carried = [(new, old) for new, old in vectors[kind].items()]
+            stored = previous.dense_vectors(kind, [old for _, old in carried])
+            vectors[kind] = {new: stored[i] for i, (new, _) in enumerate(carried)}
+    dimension = previous.manifest["model"]["dimension"] if previous else None
+    for kind in ("paragraphs", "sentences"):
+        if pending[kind]:
+            tick = progress(f"Embedding {kind}", len(pending[kind])) if progress else None
+            embedded = encoder.encode([text for _, text in pending[kind]], progress=tick)
+            dimension = embedded.shape[1]
+            vectors[kind].update({row: embedded[i] for i, (row, _) in enumerate(pending[kind])})
+    if dimension is None:
+        dimension = encoder.dimension
+    for kind in ("paragraphs", "sentences"):
+        ordered = [vectors[kind][row] for row in range(next_id[kind])]
+        matrix = np.vstack(ordered).astype(np.float32) if ordered else np.zeros((0, dimension), np.float32)
+        dense.save(dense.build(matrix), generation / f"{kind}.faiss")
 
     manifest = {
         "format_version": FORMAT_VERSION,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "model": {"name": encoder.name, "dimension": encoder.dimension,
-                  "fingerprint": encoder.fingerprint},
-        "chunking": {"paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
-                     "context": "file title, document title, section heading"},
-        "corpus": [str(Path(p).resolve()) for p in paths],
+        "model": {"name": encoder.name, "dimension": int(dimension), "fingerprint": encoder.fingerprint},
+        "chunking": CHUNKING,
+        "corpus": roots,
         "files": files_meta,
-        "counts": {"files": len(documents), "paragraphs": len(paragraph_texts),
-                   "sentences": len(sentence_texts)},
+        "counts": {"files": len(documents), "paragraphs": next_id["paragraphs"],
+                   "sentences": next_id["sentences"]},
         "artifacts": {name: _checksum(generation / name) for name in ARTIFACTS},
     }
+    if previous is not None and "calibration" in previous.manifest:
+        manifest["calibration"] = previous.manifest["calibration"]
     _write_json(generation / "manifest.json", manifest)
     _fsync_tree(generation)
-    return len(documents), len(paragraph_texts), len(sentence_texts)
+    return len(documents), next_id["paragraphs"], next_id["sentences"]
+
+
+Row = tuple[Paragraph, str, str, "int | None", list[tuple[int, int, int, str, "int | None"]]]
+
+
+def _split(document: Document) -> list[Row]:
+    """Paragraphs (with context and embedded text) and their sentences, for a new or changed file."""
+    paragraphs = split_paragraphs(document.name, document.text)
+    rows: list[Row] = []
+    for paragraph, context in zip(paragraphs, contexts(document.name, paragraphs)):
+        embedded = f"{context}\n{paragraph.text}" if context else paragraph.text
+        sentences = [] if is_fragment(paragraph.text) else [  # headings and bare list items: context only
+            (start, end, line_of(document.text, start), document.text[start:end], None)
+            for start, end in split_sentences(paragraph)]
+        rows.append((paragraph, context, embedded, None, sentences))
+    return rows
+
+
+def _carried_rows(previous: Index, name: str) -> list[Row]:
+    """An unchanged file's rows from the previous index, with their old ids for the vectors."""
+    rows: list[Row] = []
+    records = previous.db.execute(
+        "SELECT p.id, p.number, p.start, p.end, p.line, p.heading, p.text, p.context FROM paragraphs p "
+        "JOIN files f ON f.id = p.file_id WHERE f.name = ? ORDER BY p.id", (name,)).fetchall()
+    sentences = previous.sentences([r[0] for r in records])
+    by_paragraph: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
+    for sid, s in sentences.items():
+        by_paragraph.setdefault(s.paragraph, []).append((s.start, s.end, s.line, s.text, sid))
+    for pid, number, start, end, line, heading, text, context in records:
+        paragraph = Paragraph(name, number, start, end, line, text, bool(heading))
+        embedded = f"{context}\n{text}" if context else text
+        rows.append((paragraph, context, embedded, pid, by_paragraph.get(pid, [])))
+    return rows
+
+
+def _place(vectors: dict[str, dict[int, Any]], pending: dict[str, list[tuple[int, str]]], kind: str,
+           row: int, old_row: int | None, text: str) -> None:
+    if old_row is None:
+        pending[kind].append((row, text))
+    else:
+        vectors[kind][row] = old_row
 
 
 def _checksum(path: Path) -> dict[str, Any]:
@@ -249,6 +392,10 @@ def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -257,24 +404,34 @@ def _fsync_tree(folder: Path) -> None:
 
 
 def _publish(folder: Path, generation: Path) -> None:
-    """Point CURRENT at ``generation`` atomically, then remove older generations."""
-    tmp = folder / (CURRENT + ".tmp")
-    tmp.write_text(generation.name + "\n", encoding="utf-8")
+    """Point CURRENT at ``generation`` atomically, then remove all but it and the one it replaced.
+
+    The replaced generation (named in PREVIOUS) stays until the next build, so a
+    reader that opened it a moment before the switch can finish its question.
+    """
+    pointer = folder / CURRENT
+    replaced = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
+    _replace_text(folder / PREVIOUS, replaced)
+    _replace_text(pointer, generation.name)
+    _fsync_dir(folder)
+    _remove_unpublished(folder)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, folder / CURRENT)
-    _fsync_tree_dir(folder)
+    os.replace(tmp, path)
+
+
+def _remove_unpublished(folder: Path) -> None:
+    """Remove generations that are neither current nor previous: old ones, and killed builds'."""
+    keep = {(folder / name).read_text(encoding="utf-8").strip()
+            for name in (CURRENT, PREVIOUS) if (folder / name).is_file()}
     for old in folder.glob("gen-*"):
-        if old.is_dir() and old.name != generation.name:
+        if old.is_dir() and old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync_tree_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -290,6 +447,13 @@ def _locked(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_HEADERS = {"store.sqlite": b"SQLite format 3\x00", "paragraphs.faiss": b"IxF", "sentences.faiss": b"IxF"}
+
+
+def _corrupt(folder: Path, problem: str) -> IndexCorrupt:
+    return IndexCorrupt(f"index in {folder} {problem}; rebuild it with `qa index --rebuild`")
 
 
 def exists(folder: Path) -> bool:
@@ -310,11 +474,15 @@ class Index:
 
     @classmethod
     def open(cls, folder: Path) -> Index:
-        """Open the index in ``folder``.
+        """Open the index in ``folder``, checking what is cheap to check on every load.
+
+        Checked here: the manifest and format version; every artifact's presence,
+        size and file header; the SQLite schema; row counts against the manifest.
+        Artifact checksums and source files are checked by `verify` (``qa index --verify``).
 
         Raises:
             IndexMissing: no index has been built there.
-            IndexCorrupt: files are missing, truncated, or of an unknown format.
+            IndexCorrupt: files are missing, truncated, damaged or of an unknown format.
         """
         pointer = folder / CURRENT
         if not pointer.is_file():
@@ -323,17 +491,80 @@ class Index:
         try:
             manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise IndexCorrupt(f"index in {folder} has no readable manifest; "
-                               "rebuild it with `qa index --rebuild`") from None
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexCorrupt(f"index in {folder} has format {manifest.get('format_version')!r}, "
-                               f"this qa reads {FORMAT_VERSION}; rebuild it with `qa index --rebuild`")
-        for name, meta in manifest.get("artifacts", {}).items():
-            path = generation / name
-            if not path.is_file() or path.stat().st_size != meta.get("size"):
-                raise IndexCorrupt(f"index file {path} is missing or truncated; "
-                                   "rebuild it with `qa index --rebuild`")
-        return cls(folder, generation, manifest)
+            raise _corrupt(folder, "has no readable manifest") from None
+        if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+            version = manifest.get("format_version") if isinstance(manifest, dict) else None
+            raise _corrupt(folder, f"has format {version!r}, this qa reads {FORMAT_VERSION}")
+        try:
+            for name in ARTIFACTS:
+                path = generation / name
+                meta = manifest["artifacts"][name]
+                if not path.is_file() or path.stat().st_size != meta["size"]:
+                    raise _corrupt(folder, f"file {name} is missing or truncated")
+                with path.open("rb") as handle:
+                    if not handle.read(16).startswith(_HEADERS[name]):
+                        raise _corrupt(folder, f"file {name} is damaged (bad header)")
+            index = cls(folder, generation, manifest)
+            counts = manifest["counts"]
+            for table in ("paragraphs", "sentences"):
+                rows = index.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                if rows != counts[table]:
+                    raise _corrupt(folder, f"holds {rows} {table}, its manifest says {counts[table]}")
+        except (KeyError, TypeError):
+            raise _corrupt(folder, "has an incomplete manifest") from None
+        except sqlite3.DatabaseError as exc:
+            raise _corrupt(folder, f"file store.sqlite is damaged ({exc})") from None
+        return index
+
+    def verify(self) -> list[str]:
+        """Everything `open` does not check: artifact checksums, FAISS contents, SQLite integrity,
+        and whether the source files still match the hashes they were indexed with.
+
+        Returns:
+            One line per problem; empty when all is well.
+        """
+        problems = []
+        for name, meta in self.manifest["artifacts"].items():
+            if _checksum(self.generation / name)["sha256"] != meta["sha256"]:
+                problems.append(f"{name}: checksum differs from the manifest (damaged)")
+        for kind in ("paragraphs", "sentences"):
+            try:
+                if self.faiss(kind).ntotal != self.manifest["counts"][kind]:
+                    problems.append(f"{kind}.faiss: vector count differs from the manifest")
+            except IndexCorrupt as exc:
+                problems.append(str(exc))
+        try:
+            if self.db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                problems.append("store.sqlite: fails SQLite's integrity check")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"store.sqlite: {exc}")
+        for line in self.stale(deep=True):
+            problems.append(line)
+        return problems
+
+    def stale(self, deep: bool = False) -> list[str]:
+        """Indexed source files that changed or disappeared since the build.
+
+        Args:
+            deep: compare content hashes; otherwise size and modification time only (cheap
+                enough to run before every question).
+        """
+        import hashlib
+
+        changed = []
+        for entry in self.manifest["files"]:
+            path = Path(entry["path"])
+            try:
+                info = path.stat()
+            except OSError:
+                changed.append(f"{entry['name']}: missing since the index was built")
+                continue
+            if deep:
+                if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+                    changed.append(f"{entry['name']}: changed since the index was built")
+            elif (info.st_size, info.st_mtime_ns) != (entry["size"], entry["mtime_ns"]):
+                changed.append(f"{entry['name']}: changed since the index was built")
+        return changed
 
     @property
     def model(self) -> str:
@@ -341,7 +572,10 @@ class Index:
 
     def faiss(self, kind: str) -> Any:
         if kind not in self._faiss:
-            self._faiss[kind] = dense.load(self.generation / f"{kind}.faiss")
+            try:
+                self._faiss[kind] = dense.load(self.generation / f"{kind}.faiss")
+            except RuntimeError:  # FAISS's reader reports damage this way
+                raise _corrupt(self.folder, f"file {kind}.faiss is damaged") from None
         return self._faiss[kind]
 
     def dense_search(self, kind: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -214,32 +214,35 @@ def open_index(folder: str | Path | None = None, settings: Settings | None = Non
 
 
 def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
-                model: str | None = None, encoder: Encoder | None = None, **kwargs: Any) -> BuildReport:
+                model: str | None = None, encoder: Encoder | None = None, *, rebuild: bool = False,
+                **kwargs: Any) -> BuildReport:
     """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
+
+    Incremental unless ``rebuild``: unchanged files keep their vectors, and the
+    model is loaded only if something needs embedding.
 
     Args:
         paths: folders and files to index.
         index_dir: where the index goes.
         model: sentence-transformers name or path (default all-MiniLM-L6-v2, bundled).
         encoder: an already-loaded encoder, instead of ``model``.
+        rebuild: embed everything again, ignoring the existing index.
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
     from qa import index as index_module
+    from qa.embedding import LazyEncoder, ensure_onnx
 
     settings = Settings.from_env()
-    if encoder is None:
-        from qa.embedding import load_encoder
-
-        encoder = load_encoder(model or settings.model)
+    encoder = encoder or LazyEncoder(model or settings.model)
     roots = [Path(p) for p in (paths or [settings.corpus])]
     folder = Path(index_dir) if index_dir is not None else settings.index
-    report = index_module.build(roots, folder, encoder, **kwargs)
-    # Export now, while the model is loaded, so that the first question is fast too.
-    from qa.embedding import ensure_onnx
-
+    report = index_module.build(roots, folder, encoder, rebuild=rebuild,
+                                max_file_bytes=int(settings.max_file_mb * 1e6), **kwargs)
+    # Export now, while building, so that the first question is fast too.
     reason = ensure_onnx(encoder)
     if reason is not None and kwargs.get("warn"):
         kwargs["warn"](f"questions will use sentence-transformers: cannot export to ONNX ({reason})")
     return report
+
 
 __all__ = ["QA", "build_index", "clean_question", "open_index"]

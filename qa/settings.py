@@ -39,6 +39,7 @@ class Settings:
         retriever: ranking used for retrieval (``QA_RETRIEVER``).
         min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``);
             None means the value calibrated and stored with the index, or the built-in one.
+        max_file_mb: files larger than this are skipped when indexing (``QA_MAX_FILE_MB``).
     """
 
     corpus: Path = Path("seeds")
@@ -47,6 +48,7 @@ class Settings:
     top_k: int = 5
     retriever: Retriever = Retriever.hybrid
     min_score: float | None = None
+    max_file_mb: float = 10.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -76,7 +78,7 @@ def _parse(name: str, raw: str) -> object:
             return Path(raw)
         if name == "top_k":
             return int(raw)
-        if name == "min_score":
+        if name in ("min_score", "max_file_mb"):
             return float(raw)
         if name == "retriever":
             return Retriever(raw)

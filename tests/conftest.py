@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from qa.corpus import fold
+from qa.embedding import model_fingerprint
 
 DIMENSION = 64
 
@@ -24,7 +25,7 @@ class FakeEncoder:
 
     name = "fake-hash"
     dimension = DIMENSION
-    fingerprint = "fake"
+    fingerprint = model_fingerprint("fake-hash")  # what `qa index --model fake-hash` computes
 
     def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:
         rows = np.zeros((len(texts), DIMENSION), dtype=np.float32)

@@ -16,6 +16,7 @@ runner = CliRunner()
 def env(tiny_index: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("QA_INDEX", str(tiny_index))
     monkeypatch.setenv("QA_CORPUS", str(tiny_corpus))
+    monkeypatch.setenv("QA_MODEL", "fake-hash")
     return tiny_index
 
 
@@ -187,3 +188,44 @@ def test_eval_rejects_a_malformed_gold_set(env, tmp_path: Path, content: str, me
 def test_eval_needs_an_existing_gold_file_and_known_metrics(env, gold_file: Path, tmp_path: Path):
     assert "gold set not found" in run("eval", str(tmp_path / "none.jsonl")).stderr
     assert "unknown metric" in run("eval", str(gold_file), "--fail-under", "speed=1").stderr
+
+
+def test_index_reports_what_changed_and_rebuild_embeds_everything(env, tiny_corpus: Path):
+    result = run("index", str(tiny_corpus))
+    assert "is up to date (0 added, 0 updated, 2 unchanged, 0 removed)" in result.stderr
+    (tiny_corpus / "fruit.txt").write_text("Cherries are red.\n")
+    result = run("index", str(tiny_corpus))
+    assert "(0 added, 1 updated, 1 unchanged, 0 removed)" in result.stderr
+    result = run("index", str(tiny_corpus), "--rebuild")
+    assert "(2 added, 0 updated, 0 unchanged, 0 removed)" in result.stderr
+
+
+def test_verify_reports_damage_with_a_non_zero_exit(env):
+    from qa.index import Index
+
+    assert run("index", "--verify").exit_code == 0
+    path = Index.open(env).generation / "paragraphs.faiss"
+    data = bytearray(path.read_bytes())
+    data[-4:] = b"\x00\x01\x02\x03"
+    path.write_bytes(bytes(data))
+    result = run("index", "--verify")
+    assert result.exit_code == 1
+    assert "problem: paragraphs.faiss: checksum differs" in result.stderr
+
+
+def test_ask_says_when_the_index_is_out_of_date(env, tiny_corpus: Path):
+    (tiny_corpus / "fruit.txt").write_text("Cherries are red.\n")
+    result = run("ask", "Who walked on the Moon?")
+    assert result.exit_code == 0
+    assert "notice: the index is out of date (fruit.txt: changed since the index was built)" in result.stderr
+
+
+def test_a_damaged_index_is_one_line_and_exit_1(env):
+    from qa.index import Index
+
+    path = Index.open(env).generation / "store.sqlite"
+    path.write_bytes(b"garbage!" * (path.stat().st_size // 8) + b"x" * (path.stat().st_size % 8))
+    result = run("ask", "Who walked on the Moon?")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "store.sqlite is damaged" in result.stderr
+    assert "qa index --rebuild" in result.stderr

@@ -8,6 +8,7 @@ import pytest
 from qa import index as index_module
 from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
 from qa.index import Index, build, contexts, title_from_name
+from conftest import FakeEncoder
 from qa.corpus import split_paragraphs
 
 
@@ -15,7 +16,7 @@ def test_build_writes_a_self_describing_generation(tiny_index: Path):
     idx = Index.open(tiny_index)
     manifest = idx.manifest
     assert manifest["format_version"] == index_module.FORMAT_VERSION
-    assert manifest["model"] == {"name": "fake-hash", "dimension": 64, "fingerprint": "fake"}
+    assert manifest["model"] == {"name": "fake-hash", "dimension": 64, "fingerprint": FakeEncoder.fingerprint}
     assert manifest["counts"] == {"files": 2, "paragraphs": 6, "sentences": 7}
     assert [f["name"] for f in manifest["files"]] == ["fruit.txt", "space/moon.md"]
     for name, meta in manifest["artifacts"].items():
@@ -58,14 +59,19 @@ def test_contexts_follow_section_headings():
         "x1234567890 — Report — Budget"]
 
 
-def test_rebuild_replaces_the_generation_and_removes_the_old(tiny_index: Path, tiny_corpus: Path,
-                                                             fake_encoder):
-    old = Index.open(tiny_index).generation
+def test_a_build_publishes_a_new_generation_and_keeps_only_the_one_it_replaced(
+        tiny_index: Path, tiny_corpus: Path, fake_encoder):
+    first = Index.open(tiny_index).generation
     (tiny_corpus / "extra.txt").write_text("Cherries are small and red.\n")
     build([tiny_corpus], tiny_index, fake_encoder)
-    new = Index.open(tiny_index)
-    assert new.generation != old and not old.exists()
-    assert new.manifest["counts"]["files"] == 3
+    second = Index.open(tiny_index)
+    assert second.generation != first and first.exists()  # a reader of the old one can finish
+    assert second.manifest["counts"]["files"] == 3
+    (tiny_corpus / "extra.txt").write_text("Cherries are small, red and sweet.\n")
+    build([tiny_corpus], tiny_index, fake_encoder)
+    assert not first.exists() and second.generation.exists()
+    assert sorted(p.name for p in tiny_index.glob("gen-*")) == sorted(
+        [second.generation.name, Index.open(tiny_index).generation.name])
 
 
 def test_empty_corpus_fails_and_keeps_the_previous_index(tiny_index: Path, tmp_path: Path, fake_encoder):
@@ -80,13 +86,13 @@ def test_empty_corpus_fails_and_keeps_the_previous_index(tiny_index: Path, tmp_p
 
 def test_a_failed_build_leaves_no_partial_generation(tiny_index: Path, tiny_corpus: Path):
     class Broken:
-        name, dimension, fingerprint = "fake-hash", 64, "fake"
+        name, dimension, fingerprint = "fake-hash", 64, FakeEncoder.fingerprint
 
         def encode(self, texts, progress=None):
             raise RuntimeError("out of memory")
 
     with pytest.raises(RuntimeError):
-        build([tiny_corpus], tiny_index, Broken())
+        build([tiny_corpus], tiny_index, Broken(), rebuild=True)
     assert len(list(tiny_index.glob("gen-*"))) == 1
     Index.open(tiny_index)
 
@@ -133,3 +139,132 @@ def test_warnings_name_each_skipped_file(tmp_path: Path, fake_encoder):
     assert len(seen) == 4 and seen == report.warnings
     assert any("bin.txt: binary" in w for w in seen)
     assert any("latin.txt: not valid UTF-8" in w for w in seen)
+
+
+class CountingEncoder:
+    """The fake encoder, counting how many texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.embedded = inner, 0
+        self.name, self.dimension, self.fingerprint = inner.name, inner.dimension, inner.fingerprint
+
+    def encode(self, texts, progress=None):
+        self.embedded += len(texts)
+        return self.inner.encode(texts, progress)
+
+
+def test_reindexing_an_unchanged_corpus_embeds_nothing_and_writes_nothing(tiny_index, tiny_corpus, fake_encoder):
+    before = Index.open(tiny_index).generation
+    counting = CountingEncoder(fake_encoder)
+    report = build([tiny_corpus], tiny_index, counting)
+    assert (report.written, counting.embedded) == (False, 0)
+    assert report.changes["unchanged"] == ["fruit.txt", "space/moon.md"]
+    assert Index.open(tiny_index).generation == before
+
+
+def test_only_changed_and_new_files_are_embedded(tiny_index, tiny_corpus, fake_encoder):
+    (tiny_corpus / "space/moon.md").write_text("# The Moon\n\nThe Moon is bright tonight.\n")
+    (tiny_corpus / "new.txt").write_text("Cherries are red. Plums are purple.\n")
+    (tiny_corpus / "fruit.txt").unlink()
+    counting = CountingEncoder(fake_encoder)
+    report = build([tiny_corpus], tiny_index, counting)
+    assert report.changes == {"added": ["new.txt"], "updated": ["space/moon.md"], "unchanged": [],
+                              "removed": ["fruit.txt"]}
+    # moon.md: 2 paragraphs + 1 sentence; new.txt: 1 paragraph + 2 sentences
+    assert counting.embedded == 6
+    assert [f["name"] for f in Index.open(tiny_index).manifest["files"]] == ["new.txt", "space/moon.md"]
+
+
+def test_an_incremental_build_answers_like_a_full_rebuild(tiny_index, tiny_corpus, tmp_path, fake_encoder):
+    import qa
+
+    (tiny_corpus / "new.txt").write_text("Cherries are red. Plums are purple.\n")
+    build([tiny_corpus], tiny_index, fake_encoder)
+    build([tiny_corpus], tmp_path / "fresh", fake_encoder)
+    incremental = qa.open_index(tiny_index, encoder=fake_encoder)
+    fresh = qa.open_index(tmp_path / "fresh", encoder=fake_encoder)
+    for question in ("Who walked on the Moon?", "What colour are plums?", "bananas"):
+        assert incremental.ask(question, min_score=0).to_dict() == fresh.ask(question, min_score=0).to_dict()
+
+
+def test_another_model_means_a_full_rebuild(tiny_index, tiny_corpus, fake_encoder):
+    other = CountingEncoder(fake_encoder)
+    other.name, other.fingerprint = "other-model", "other"
+    seen: list[str] = []
+    build([tiny_corpus], tiny_index, other, warn=seen.append)
+    assert other.embedded == 13 and "rebuilding from scratch" in seen[0]
+    assert Index.open(tiny_index).manifest["model"]["name"] == "other-model"
+
+
+def test_stale_reports_changed_and_missing_sources(tiny_index, tiny_corpus):
+    idx = Index.open(tiny_index)
+    assert idx.stale() == []
+    (tiny_corpus / "fruit.txt").write_text("Different now.\n")
+    (tiny_corpus / "space/moon.md").unlink()
+    assert idx.stale() == ["fruit.txt: changed since the index was built",
+                           "space/moon.md: missing since the index was built"]
+
+
+@pytest.mark.parametrize(("artifact", "offset", "message"), [
+    ("paragraphs.faiss", 0, "bad header"),
+    ("store.sqlite", 0, "bad header"),
+])
+def test_a_damaged_header_is_caught_on_open(tiny_index, artifact, offset, message):
+    path = Index.open(tiny_index).generation / artifact
+    data = bytearray(path.read_bytes())
+    data[offset:offset + 4] = b"JUNK"
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match=message):
+        Index.open(tiny_index)
+
+
+def test_damage_inside_an_artifact_is_caught_by_verify(tiny_index):
+    idx = Index.open(tiny_index)
+    path = idx.generation / "sentences.faiss"
+    data = bytearray(path.read_bytes())
+    data[-8:] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    problems = Index.open(tiny_index).verify()
+    assert problems == ["sentences.faiss: checksum differs from the manifest (damaged)"]
+
+
+def test_verify_passes_on_a_fresh_index(tiny_index):
+    assert Index.open(tiny_index).verify() == []
+
+
+def test_a_manifest_that_disagrees_with_the_store_is_corrupt(tiny_index):
+    manifest_path = Index.open(tiny_index).generation / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["counts"]["sentences"] += 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt, match="holds 7 sentences, its manifest says 8"):
+        Index.open(tiny_index)
+
+
+def test_nothing_in_an_index_is_pickled(tiny_index):
+    generation = Index.open(tiny_index).generation
+    assert sorted(p.name for p in generation.iterdir()) == sorted(["manifest.json", *index_module.ARTIFACTS])
+    for path in generation.iterdir():
+        assert not path.read_bytes().startswith(b"\x80")  # every pickle protocol >= 2 starts so
+
+
+def test_hard_inputs_are_skipped_or_decoded_and_the_rest_is_answerable(tmp_path, fake_encoder):
+    import qa
+
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 10)
+    (corpus / "latin 1 é.txt").write_bytes("Le café est très chaud à Montréal.".encode("latin-1"))
+    (corpus / "empty.txt").write_text("")
+    (corpus / "sub" / "loop").symlink_to(corpus, target_is_directory=True)
+    (corpus / "huge.txt").write_text("word " * 300_000)  # 1.5 MB, over a 1 MB limit
+    (corpus / "名前 with spaces.md").write_text("Mount Fuji is the highest mountain in Japan.\n")
+    seen: list[str] = []
+    report = build([corpus], tmp_path / "idx", fake_encoder, max_file_bytes=1_000_000, warn=seen.append)
+    assert report.files == 2
+    assert len(seen) == 4 and all("\n" not in line for line in seen)
+    assert any("huge.txt" in w and "over the 1 MB limit" in w for w in seen)
+    engine = qa.open_index(tmp_path / "idx", encoder=fake_encoder)
+    answer = engine.ask("What is the highest mountain in Japan?")
+    assert answer.span.citation.file == "名前 with spaces.md"
+    assert engine.ask("café chaud à Montréal", min_score=0).span.citation.file == "latin 1 é.txt"
