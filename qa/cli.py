@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -49,12 +50,23 @@ def _reports_errors(command: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args, **kwargs) -> None:
         try:
             command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise  # typer's own ways out, handled by typer
         except QAError as exc:
             _say(f"qa: error: {exc}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             _say("qa: interrupted")
             raise typer.Exit(130) from None
+        except OSError as exc:  # a folder that is a file, a disk that is full, no permission
+            where = f": {exc.filename}" if exc.filename else ""
+            _say(f"qa: error: {exc.strerror or exc}{where}")
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            if os.environ.get("QA_DEBUG"):
+                raise
+            _say(f"qa: internal error: {type(exc).__name__}: {exc} (set QA_DEBUG=1 for the traceback)")
+            raise typer.Exit(70) from None  # EX_SOFTWARE
 
     return wrapper
 
@@ -241,20 +253,16 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
 
 
 def _squad_engine(gold: Path, settings: Settings, index: Path | None):
-    """Write a SQuAD file's contexts as a corpus in the cache, index it once, and open it."""
+    """Write a SQuAD file's contexts as a corpus in the cache, index it (incrementally), and open it."""
     import hashlib
 
     from qa import evaluate
-    from qa import index as index_module
 
     digest = hashlib.sha256(gold.read_bytes()).hexdigest()[:12]
     folder = cache_dir() / f"squad-{digest}"
     questions = evaluate.squad_corpus(gold, folder / "corpus")
     settings = replace(settings, corpus=folder / "corpus", index=index or folder / "index")
-    if index_module.exists(settings.index):
-        current = index_module.Index.open(settings.index)
-        if current.manifest["model"]["name"] != settings.model:
-            _build(None, settings, None)
+    _build(None, settings, None)
     return _open(settings), questions
 
 

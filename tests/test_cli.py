@@ -229,3 +229,11 @@ def test_a_damaged_index_is_one_line_and_exit_1(env):
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "store.sqlite is damaged" in result.stderr
     assert "qa index --rebuild" in result.stderr
+
+
+def test_an_index_path_that_is_a_file_is_one_line(tmp_path: Path, tiny_corpus: Path, fake_encoder):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run("index", str(tiny_corpus), "--index", str(blocker))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("qa: error: ") and result.stderr.count("\n") == 1
