@@ -12,6 +12,8 @@ TORCH=${QA_TORCH:-torch==2.13.0}
 if [[ ! -x .venv/bin/python ]]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet "$TORCH"
-.venv/bin/python -m pip install --quiet -e '.[test]'
+# pip's notes about unusable index locations in this machine's pip configuration are noise.
+quiet_pip() { .venv/bin/python -m pip install --quiet "$@" 2> >(grep -v "is ignored: it is neither a file" >&2); }
+quiet_pip "$TORCH"
+quiet_pip -e '.[test]'
 echo "qa is installed in .venv (run .venv/bin/qa --help)" >&2
