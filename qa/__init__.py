@@ -31,7 +31,10 @@ _EXPORTS = {
     "QAError": "qa.errors", "BadInput": "qa.errors", "IndexBusy": "qa.errors", "IndexCorrupt": "qa.errors",
     "IndexMismatch": "qa.errors", "IndexMissing": "qa.errors",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "QA", "Answer", "BadInput", "Citation", "Hit", "IndexBusy", "IndexCorrupt", "IndexMismatch",
+    "IndexMissing", "QAError", "Retriever", "Settings", "Span", "build_index", "open_index",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -36,9 +36,9 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help text: rendering Markdown would cost a tenth of a second
 )
 
-IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder [default: index/ or $QA_INDEX].")]
-TopKOption = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Passages to show [default: 5].")]
-RetrieverOption = Annotated[Optional[Retriever], typer.Option("--retriever", help="Passage ranking [default: hybrid].")]
+IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder [default: index/ or $QA_INDEX].")]
+TopKOption = Annotated[int | None, typer.Option("--top-k", min=1, help="Passages to show [default: 5].")]
+RetrieverOption = Annotated[Retriever | None, typer.Option("--retriever", help="Passage ranking [default: hybrid].")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
 RerankOption = Annotated[bool, typer.Option("--rerank/--no-rerank", help="Order passages by the best sentence in each.")]
 
@@ -135,9 +135,9 @@ def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebu
 @app.command("index")
 @_reports_errors
 def index_command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Folders and .txt/.md files [default: seeds/ or $QA_CORPUS].")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Folders and .txt/.md files [default: seeds/ or $QA_CORPUS].")] = None,
     index: IndexOption = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="sentence-transformers model name or path [default: all-MiniLM-L6-v2].")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or path [default: all-MiniLM-L6-v2].")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Check the index's checksums and sources instead of building.")] = False,
 ) -> None:
@@ -185,7 +185,7 @@ def ask_command(
     index: IndexOption = None,
     top_k: TopKOption = None,
     retriever: RetrieverOption = None,
-    min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.30].")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.30].")] = None,
     rerank: RerankOption = True,
     as_json: JsonOption = False,
 ) -> None:
@@ -271,17 +271,17 @@ def _squad_engine(gold: Path, settings: Settings, index: Path | None):
 def eval_command(
     gold: Annotated[Path, typer.Argument(help="Gold set (JSON Lines), or a SQuAD v1.1 JSON file.")],
     index: IndexOption = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write each `qa ask --json` object plus the gold id here (JSON Lines).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write each `qa ask --json` object plus the gold id here (JSON Lines).")] = None,
     retriever: RetrieverOption = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Passages per question (MRR@10 needs 10).")] = 10,
-    min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Abstention threshold [default: as `qa ask`].")] = None,
-    sample: Annotated[Optional[int], typer.Option("--sample", min=1, help="Evaluate N evenly spaced questions.")] = None,
-    every: Annotated[Optional[int], typer.Option("--every", min=1, help="Evaluate every K-th question.")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Abstention threshold [default: as `qa ask`].")] = None,
+    sample: Annotated[int | None, typer.Option("--sample", min=1, help="Evaluate N evenly spaced questions.")] = None,
+    every: Annotated[int | None, typer.Option("--every", min=1, help="Evaluate every K-th question.")] = None,
     show_failures: Annotated[bool, typer.Option("--show-failures", help="List each missed question.")] = False,
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Find the threshold that maximises overall accuracy.")] = False,
     store: Annotated[bool, typer.Option("--store", help="With --calibrate: save the threshold with the index for `qa ask`.")] = False,
     rerank: RerankOption = True,
-    fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", help="NAME=VALUE: exit 1 if a metric is below VALUE (repeatable).")] = None,
+    fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="NAME=VALUE: exit 1 if a metric is below VALUE (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate `qa ask` against a gold Q&A set: retrieval, citation and answer metrics."""

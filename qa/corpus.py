@@ -109,10 +109,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
     for root in paths:
         if not root.exists():
             raise BadInput(f"corpus path not found: {root}")
-        if root.is_file():
-            candidates = [(root, root.name)]
-        else:
-            candidates = list(_walk(root))
+        candidates = [(root, root.name)] if root.is_file() else list(_walk(root))
         for path, name in candidates:
             if path.suffix.lower() in SUFFIXES:
                 found.append((path, name))
@@ -178,8 +175,7 @@ def split_paragraphs(name: str, text: str) -> list[Paragraph]:
         trail = len(raw) - len(raw.rstrip())
         start, end = start + lead, end - trail
         body = text[start:end]
-        line = block[0][2]
-        paragraphs.append(Paragraph(name, number, start, end, line, body,
+        paragraphs.append(Paragraph(name, number, start, end, block[0][2], body,
                                     heading=len(block) == 1 and is_heading(body)))
     return paragraphs
 

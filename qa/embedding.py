@@ -99,7 +99,7 @@ class SentenceTransformerEncoder:
 
     @property
     def max_seq_length(self) -> int:
-        return int(self.model.max_seq_length)
+        return int(self.model.max_seq_length or 512)
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         import numpy as np

@@ -1,8 +1,10 @@
 """Evaluation: run `ask` over a gold Q&A set and measure it the way the field does.
 
     >>> from qa.evaluate import f1, exact_match
-    >>> exact_match("The Tomahawk missiles", ["tomahawk missiles"]), round(f1("400 missiles", ["400 Tomahawk missiles"]), 2)
-    (1.0, 0.8)
+    >>> exact_match("The Tomahawk missiles", ["tomahawk missiles"])
+    1.0
+    >>> round(f1("400 missiles", ["400 Tomahawk missiles"]), 2)
+    0.8
 
 A gold set is JSON Lines, one question per line::
 

@@ -303,9 +303,9 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     for kind in ("paragraphs", "sentences"):
         if pending[kind]:
             tick = progress(f"Embedding {kind}", len(pending[kind])) if progress else None
-            embedded = encoder.encode([text for _, text in pending[kind]], progress=tick)
-            dimension = embedded.shape[1]
-            vectors[kind].update({row: embedded[i] for i, (row, _) in enumerate(pending[kind])})
+            fresh = encoder.encode([text for _, text in pending[kind]], progress=tick)
+            dimension = fresh.shape[1]
+            vectors[kind].update({row: fresh[i] for i, (row, _) in enumerate(pending[kind])})
     if dimension is None:
         dimension = encoder.dimension
     for kind in ("paragraphs", "sentences"):
@@ -340,9 +340,9 @@ def _split(document: Document) -> list[Row]:
     rows: list[Row] = []
     for paragraph, context in zip(paragraphs, contexts(document.name, paragraphs)):
         embedded = f"{context}\n{paragraph.text}" if context else paragraph.text
-        sentences = [] if is_fragment(paragraph.text) else [  # headings and bare list items: context only
+        sentences: list[tuple[int, int, int, str, int | None]] = [] if is_fragment(paragraph.text) else [
             (start, end, line_of(document.text, start), document.text[start:end], None)
-            for start, end in split_sentences(paragraph)]
+            for start, end in split_sentences(paragraph)]  # headings and bare list items: context only
         rows.append((paragraph, context, embedded, None, sentences))
     return rows
 

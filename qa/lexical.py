@@ -25,10 +25,12 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 _WORD = re.compile(r"\w+")
 # Function words carry no evidence; leaving them out also keeps OR queries small.
 STOPWORDS = frozenset(
-    """a an and are as at be been being but by can could did do does doing for from had has
-    have how i if in into is it its of on or s so than that the their them then there these
-    they this those to was we were what when where which while who whom whose why will with
-    would you your about after before any also""".split()
+    """
+    a an and are as at be been being but by can could did do does doing for from had has have how i
+    if in into is it its of on or s so than that the their them then there these they this those to
+    was we were what when where which while who whom whose why will with would you your about after
+    before any also
+    """.split()
 )
 
 

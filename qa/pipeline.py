@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from qa import fusion, reader
 from qa.errors import BadInput, IndexMismatch
@@ -233,7 +233,8 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
     from qa.embedding import LazyEncoder, ensure_onnx
 
     settings = Settings.from_env()
-    encoder = encoder or LazyEncoder(model or settings.model)
+    if encoder is None:
+        encoder = cast("Encoder", LazyEncoder(model or settings.model))
     roots = [Path(p) for p in (paths or [settings.corpus])]
     folder = Path(index_dir) if index_dir is not None else settings.index
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,

@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import FakeEncoder
 
 from qa import index as index_module
+from qa.corpus import split_paragraphs
 from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
 from qa.index import Index, build, contexts, title_from_name
-from conftest import FakeEncoder
-from qa.corpus import split_paragraphs
 
 
 def test_build_writes_a_self_describing_generation(tiny_index: Path):
