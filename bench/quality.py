@@ -3,9 +3,9 @@
     .venv/bin/python bench/quality.py [--squad ../shared/benchmarks/squad-dev-v1.1.json]
 
 Runs `qa eval --json` for each configuration (lexical, dense and hybrid
-retrieval alone, each with the reader's answer; then the full pipeline: hybrid
-retrieval, passages reranked by the reader, default threshold) and prints one
-Markdown table. SQuAD's contexts are indexed once into the qa cache (about
+retrieval alone with either fusion, each with the reader's answer; then the full
+pipeline: hybrid retrieval fused by CombSUM, passages reranked by the reader,
+default threshold; and the same with RRF) and prints one Markdown table. SQuAD's contexts are indexed once into the qa cache (about
 10 minutes on 2 cores); later runs reuse that index.
 """
 
@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = [
     ("bm25", ["--retriever", "bm25", "--no-rerank"]),
     ("dense", ["--retriever", "dense", "--no-rerank"]),
-    ("hybrid (RRF)", ["--retriever", "hybrid", "--no-rerank"]),
+    ("hybrid, RRF", ["--retriever", "hybrid", "--no-rerank", "--fusion", "rrf"]),
+    ("hybrid, CombSUM", ["--retriever", "hybrid", "--no-rerank", "--fusion", "combsum"]),
+    ("full pipeline with RRF", ["--fusion", "rrf"]),
     ("full pipeline", []),
 ]
 COLUMNS = ["hit1", "hit3", "hit5", "mrr10", "citation_accuracy", "answer_accuracy", "f1", "answer_words",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from qa.errors import BadInput, QAError
-from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings, cache_dir
+from qa.settings import MAX_QUESTION_CHARS, Fusion, Retriever, Settings, cache_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,6 +40,7 @@ IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder 
 TopKOption = Annotated[int | None, typer.Option("--top-k", min=1, help="Passages to show [default: 5].")]
 RetrieverOption = Annotated[Retriever | None, typer.Option("--retriever", help="Passage ranking [default: hybrid].")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
+FusionOption = Annotated[Fusion | None, typer.Option("--fusion", help="How rankings are fused [default: combsum].")]
 RerankOption = Annotated[bool, typer.Option("--rerank/--no-rerank", help="Order passages by the best sentence in each.")]
 
 
@@ -83,9 +84,11 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def _settings(index: Path | None) -> Settings:
+def _settings(index: Path | None, fusion: Fusion | None = None) -> Settings:
     settings = Settings.from_env()
-    return replace(settings, index=index) if index is not None else settings
+    if index is not None:
+        settings = replace(settings, index=index)
+    return replace(settings, fusion=fusion) if fusion is not None else settings
 
 
 def _say(message: str) -> None:
@@ -187,6 +190,7 @@ def ask_command(
     retriever: RetrieverOption = None,
     min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.30].")] = None,
     rerank: RerankOption = True,
+    fusion: FusionOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question with a verbatim quote and its citation, or say none was found."""
@@ -195,7 +199,7 @@ def ask_command(
     questions = _questions(question)
     if question != "-":
         clean_question(question)  # reject an empty question before any index work
-    engine = _open(_settings(index))
+    engine = _open(_settings(index, fusion))
     out = _stdout()
     for text in questions:
         if len(text.strip()) > MAX_QUESTION_CHARS:
@@ -281,6 +285,7 @@ def eval_command(
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Find the threshold that maximises overall accuracy.")] = False,
     store: Annotated[bool, typer.Option("--store", help="With --calibrate: save the threshold with the index for `qa ask`.")] = False,
     rerank: RerankOption = True,
+    fusion: FusionOption = None,
     fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="NAME=VALUE: exit 1 if a metric is below VALUE (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -292,7 +297,7 @@ def eval_command(
         raise typer.BadParameter("--store needs --calibrate", param_hint="--store")
     if not gold.is_file():
         raise BadInput(f"gold set not found: {gold}")
-    settings = _settings(index)
+    settings = _settings(index, fusion)
     if evaluate.is_squad(gold):
         engine, questions = _squad_engine(gold, settings, index)
     else:
@@ -306,6 +311,7 @@ def eval_command(
     results = evaluate.run(engine, questions, top_k=top_k, retriever=retriever, min_score=threshold,
                            rerank=rerank, progress=tick)
     summary = {"gold": str(gold), "retriever": (retriever or settings.retriever).value, "rerank": rerank,
+               "fusion": settings.fusion.value,
                "min_score": threshold, **evaluate.summarize(results)}
     if calibrate:
         best, accuracy = evaluate.calibrate(results)

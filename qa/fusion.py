@@ -59,3 +59,29 @@ def rerank(ranked: Ranking, evidence: dict[int, float], weight: float) -> list[t
     blended = [(item, (1 - weight) * score / top + weight * min(max(evidence.get(item, 0.0), 0.0), 1.0))
                for item, score in ranked]
     return sorted(blended, key=lambda pair: -pair[1])
+
+
+def score_sum(rankings: Sequence[Ranking], weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+    """CombSUM of min-max normalised scores (Fox & Shaw, 1994).
+
+    Unlike reciprocal rank fusion it keeps how far apart the scores are: a
+    passage far ahead in one ranking stays ahead. Each ranking's scores are
+    scaled to 0..1 (its best is 1, its worst 0; a single-item or flat ranking
+    counts 1), weighted, and summed; items missing from a ranking get 0 there.
+
+    Returns:
+        ``(id, fused score)`` best first; ties keep first-seen order.
+    """
+    weights = weights or [1.0] * len(rankings)
+    if len(weights) != len(rankings):
+        raise ValueError("need one weight per ranking")
+    fused: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        if not ranking:
+            continue
+        scores = [score for _, score in ranking]
+        high, low = max(scores), min(scores)
+        for item, score in ranking:
+            scaled = (score - low) / (high - low) if high > low else 1.0
+            fused[item] = fused.get(item, 0.0) + weight * scaled
+    return sorted(fused.items(), key=lambda pair: -pair[1])

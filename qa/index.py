@@ -161,30 +161,37 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
     with _locked(folder):
         _remove_unpublished(folder)
         previous = None if rebuild else _reusable(folder, encoder, note)
-        old = {f["name"]: f for f in previous.manifest["files"]} if previous else {}
-        changes = {
-            "added": [d.name for d in documents if d.name not in old],
-            "updated": [d.name for d in documents if d.name in old and old[d.name]["sha256"] != d.sha256],
-            "unchanged": [d.name for d in documents if d.name in old and old[d.name]["sha256"] == d.sha256],
-            "removed": sorted(set(old) - {d.name for d in documents}),
-        }
-        roots = [str(Path(p).resolve()) for p in paths]
-        if previous and not (changes["added"] or changes["updated"] or changes["removed"]) \
-                and previous.manifest["corpus"] == roots:
-            counts = previous.manifest["counts"]
-            _refresh_stats(previous, documents)
-            return BuildReport(folder, counts["files"], counts["paragraphs"], counts["sentences"],
-                               warnings, changes, written=False)
-        generation = Path(tempfile.mkdtemp(prefix=f"gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=folder))
         try:
-            counts = _write(generation, roots, documents, encoder, previous, progress)
-            _publish(folder, generation)
-        except BaseException:
-            shutil.rmtree(generation, ignore_errors=True)
-            raise
+            return _update(folder, paths, documents, encoder, previous, progress, warnings)
         finally:
             if previous:
                 previous.close()
+
+
+def _update(folder: Path, paths: Sequence[Path], documents: list[Document], encoder: Encoder,
+            previous: Index | None, progress: ProgressFactory | None, warnings: list[str]) -> BuildReport:
+    """Write and publish a new generation, unless nothing changed since ``previous``."""
+    old = {f["name"]: f for f in previous.manifest["files"]} if previous else {}
+    changes = {
+        "added": [d.name for d in documents if d.name not in old],
+        "updated": [d.name for d in documents if d.name in old and old[d.name]["sha256"] != d.sha256],
+        "unchanged": [d.name for d in documents if d.name in old and old[d.name]["sha256"] == d.sha256],
+        "removed": sorted(set(old) - {d.name for d in documents}),
+    }
+    roots = [str(Path(p).resolve()) for p in paths]
+    if previous and not (changes["added"] or changes["updated"] or changes["removed"]) \
+            and previous.manifest["corpus"] == roots:
+        counts = previous.manifest["counts"]
+        _refresh_stats(previous, documents)
+        return BuildReport(folder, counts["files"], counts["paragraphs"], counts["sentences"],
+                           warnings, changes, written=False)
+    generation = Path(tempfile.mkdtemp(prefix=f"gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=folder))
+    try:
+        counts = _write(generation, roots, documents, encoder, previous, progress)
+        _publish(folder, generation)
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
     return BuildReport(folder, *counts, warnings, changes, written=True)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from qa import fusion, reader
 from qa.errors import BadInput, IndexMismatch
 from qa.index import BuildReport, Index
-from qa.settings import MAX_QUESTION_CHARS, Retriever, Settings
+from qa.settings import MAX_QUESTION_CHARS, Fusion, Retriever, Settings
 from qa.types import Answer, Citation, Hit, Paragraph, Span
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ DEFAULT_MIN_SCORE = 0.30  # leans to answering; `qa eval GOLD --calibrate --stor
 DEPTH = 50           # how deep each ranking goes before fusion
 READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
 SHORT_ANSWER_WORDS = 6  # a best sentence shorter than this takes its neighbour along
-RRF_K = 60.0
+RRF_K = 60.0  # the damping constant of reciprocal rank fusion (with --fusion rrf)
 # How much each ranking counts in the fusion, measured with `qa eval` (see README).
 FUSION_WEIGHTS = {"dense_paragraphs": 1.0, "dense_sentences": 1.0, "bm25_paragraphs": 1.0, "bm25_sentences": 1.0}
 RERANK_WEIGHT = 0.8     # share of a passage's final score that comes from its best sentence
@@ -51,8 +51,10 @@ class QA:
 
     Args:
         index: the opened index.
-        settings: defaults for ``top_k``, ``retriever`` and ``min_score``.
-        encoder: embeds questions; by default the index's own model, loaded on first use.
+        settings: defaults for ``top_k``, ``retriever``, ``fusion`` and ``min_score``.
+        encoder: embeds questions; by default the index's own model (its ONNX export when
+            there is one), loaded on first use.
+        notice: called with one-line notices, such as a model that could not be exported.
     """
 
     def __init__(self, index: Index, settings: Settings | None = None, encoder: Encoder | None = None,
@@ -84,10 +86,11 @@ class QA:
     def embed(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
 
-    def _ranked(self, question: str, vector: np.ndarray, retriever: Retriever) -> list[tuple[int, float]]:
+    def _ranked(self, question: str, vector: np.ndarray | None, retriever: Retriever) -> list[tuple[int, float]]:
         """Paragraphs fused from dense and/or lexical rankings of paragraphs and of sentences."""
         rankings, weights = [], []
         if retriever in (Retriever.dense, Retriever.hybrid):
+            assert vector is not None
             sentences = self.index.dense_search("sentences", vector, DEPTH * 2)
             rankings += [self.index.dense_search("paragraphs", vector, DEPTH),
                          fusion.best_per_group(sentences, self._owners(sentences))]
@@ -97,7 +100,9 @@ class QA:
             rankings += [self.index.lexical_search("paragraphs", question, DEPTH),
                          fusion.best_per_group(sentences, self._owners(sentences))]
             weights += [FUSION_WEIGHTS["bm25_paragraphs"], FUSION_WEIGHTS["bm25_sentences"]]
-        return fusion.reciprocal_rank(rankings, k=RRF_K, weights=weights)
+        if self.settings.fusion == Fusion.rrf:
+            return fusion.reciprocal_rank(rankings, k=RRF_K, weights=weights)
+        return fusion.score_sum(rankings, weights=weights)
 
     def _owners(self, ranking: Sequence[tuple[int, float]]) -> dict[int, int]:
         ids = [i for i, _ in ranking]
@@ -112,8 +117,9 @@ class QA:
         """Rank passages for a query, best first, without extracting an answer."""
         query = clean_question(query)
         top_k = self._top_k(top_k)
-        ranked = self._ranked(query, self.embed(query), retriever or self.settings.retriever)
-        return self._hits(ranked[:top_k])
+        retriever = retriever or self.settings.retriever
+        vector = None if retriever == Retriever.bm25 else self.embed(query)  # BM25 needs no model
+        return self._hits(self._ranked(query, vector, retriever)[:top_k])
 
     def _top_k(self, top_k: int | None) -> int:
         top_k = self.settings.top_k if top_k is None else top_k

@@ -27,6 +27,13 @@ class Retriever(str, Enum):
     bm25 = "bm25"
 
 
+class Fusion(str, Enum):
+    """How dense and lexical rankings are combined: min-max CombSUM, or reciprocal rank fusion."""
+
+    combsum = "combsum"
+    rrf = "rrf"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable default of `qa`.
@@ -37,6 +44,7 @@ class Settings:
         model: sentence-transformers model name or path used to build (``QA_MODEL``).
         top_k: passages returned with an answer (``QA_TOP_K``).
         retriever: ranking used for retrieval (``QA_RETRIEVER``).
+        fusion: how the rankings are fused (``QA_FUSION``); see README "Quality" for the measurement.
         min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``);
             None means the value calibrated and stored with the index, or the built-in one.
         max_file_mb: files larger than this are skipped when indexing (``QA_MAX_FILE_MB``).
@@ -47,6 +55,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     top_k: int = 5
     retriever: Retriever = Retriever.hybrid
+    fusion: Fusion = Fusion.combsum
     min_score: float | None = None
     max_file_mb: float = 10.0
 
@@ -82,6 +91,8 @@ def _parse(name: str, raw: str) -> object:
             return float(raw)
         if name == "retriever":
             return Retriever(raw)
+        if name == "fusion":
+            return Fusion(raw)
     except ValueError:
         raise BadInput(f"QA_{name.upper()}={raw!r} is not a valid value") from None
     return raw

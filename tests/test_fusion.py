@@ -24,3 +24,14 @@ def test_reciprocal_rank_needs_one_weight_per_ranking():
 def test_best_per_group_keeps_each_groups_first_appearance():
     ranking = [(7, 0.9), (8, 0.8), (5, 0.7), (9, 0.1)]
     assert best_per_group(ranking, {7: 1, 8: 1, 5: 2, 9: 3}) == [(1, 0.9), (2, 0.7), (3, 0.1)]
+
+
+def test_score_sum_scales_each_ranking_and_keeps_margins():
+    from qa.fusion import score_sum
+
+    dense = [(1, 0.9), (2, 0.5), (3, 0.1)]     # scaled 1, 0.5, 0
+    lexical = [(3, 20.0), (2, 19.0), (4, 0.0)]  # scaled 1, 0.95, 0
+    assert dict(score_sum([dense, lexical])) == pytest.approx({1: 1.0, 2: 1.45, 3: 1.0, 4: 0.0})
+    assert [i for i, _ in score_sum([dense, lexical])][0] == 2
+    assert dict(score_sum([[(7, 3.0)], []])) == {7: 1.0}
+    assert dict(score_sum([dense], weights=[2.0]))[1] == 2.0
