@@ -1,4 +1,5 @@
-"""Fusion stage: combine several rankings of the same items into one.
+"""Fusion stage: combine several rankings of the same items into one (CombSUM or RRF),
+and rerank a ranking with later evidence.
 
     >>> from qa.fusion import reciprocal_rank
     >>> reciprocal_rank([[(1, 9.0), (2, 5.0)], [(2, 0.8), (3, 0.7)]], k=60)[0][0]
@@ -9,7 +10,7 @@ Pure functions: rankings in, ranking out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 Ranking = Sequence[tuple[int, float]]
 
@@ -26,13 +27,20 @@ def reciprocal_rank(rankings: Sequence[Ranking], k: float = 60.0,
     Returns:
         ``(id, fused score)`` best first; ties keep first-seen order.
     """
+    return _fuse(rankings, weights, lambda ranking: [(item, 1 / (k + rank))
+                                                     for rank, (item, _) in enumerate(ranking, start=1)])
+
+
+def _fuse(rankings: Sequence[Ranking], weights: Sequence[float] | None,
+          values: Callable[[Ranking], list[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """Sum ``weight * value`` per item over the rankings; best first, ties in first-seen order."""
     weights = weights or [1.0] * len(rankings)
     if len(weights) != len(rankings):
         raise ValueError("need one weight per ranking")
     fused: dict[int, float] = {}
     for ranking, weight in zip(rankings, weights):
-        for rank, (item, _) in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+        for item, value in values(ranking):
+            fused[item] = fused.get(item, 0.0) + weight * value
     return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
@@ -72,16 +80,11 @@ def score_sum(rankings: Sequence[Ranking], weights: Sequence[float] | None = Non
     Returns:
         ``(id, fused score)`` best first; ties keep first-seen order.
     """
-    weights = weights or [1.0] * len(rankings)
-    if len(weights) != len(rankings):
-        raise ValueError("need one weight per ranking")
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    def scaled(ranking: Ranking) -> list[tuple[int, float]]:
         if not ranking:
-            continue
+            return []
         scores = [score for _, score in ranking]
         high, low = max(scores), min(scores)
-        for item, score in ranking:
-            scaled = (score - low) / (high - low) if high > low else 1.0
-            fused[item] = fused.get(item, 0.0) + weight * scaled
-    return sorted(fused.items(), key=lambda pair: -pair[1])
+        return [(item, (score - low) / (high - low) if high > low else 1.0) for item, score in ranking]
+
+    return _fuse(rankings, weights, scaled)
