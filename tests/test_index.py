@@ -257,13 +257,14 @@ def test_hard_inputs_are_skipped_or_decoded_and_the_rest_is_answerable(tmp_path,
     (corpus / "latin 1 é.txt").write_bytes("Le café est très chaud à Montréal.".encode("latin-1"))
     (corpus / "empty.txt").write_text("")
     (corpus / "sub" / "loop").symlink_to(corpus, target_is_directory=True)
-    (corpus / "huge.txt").write_text("word " * 300_000)  # 1.5 MB, over a 1 MB limit
+    (corpus / "huge.txt").write_bytes(b"Some words in a sentence. " * 2_000_000)  # 52 MB of real text
     (corpus / "名前 with spaces.md").write_text("Mount Fuji is the highest mountain in Japan.\n")
     seen: list[str] = []
-    report = build([corpus], tmp_path / "idx", fake_encoder, max_file_bytes=1_000_000, warn=seen.append)
+    limit = int(qa.Settings().max_file_mb * 1e6)
+    report = build([corpus], tmp_path / "idx", fake_encoder, max_file_bytes=limit, warn=seen.append)
     assert report.files == 2
     assert len(seen) == 4 and all("\n" not in line for line in seen)
-    assert any("huge.txt" in w and "over the 1 MB limit" in w for w in seen)
+    assert any("huge.txt: 52.0 MB is over the 10 MB limit" in w for w in seen)
     engine = qa.open_index(tmp_path / "idx", encoder=fake_encoder)
     answer = engine.ask("What is the highest mountain in Japan?")
     assert answer.span.citation.file == "名前 with spaces.md"

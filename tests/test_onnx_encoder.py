@@ -75,13 +75,14 @@ def test_help_does_not_import_torch():
 
 
 @pytest.mark.slow
-def test_info_and_ask_do_not_import_torch(tmp_path: Path, cache: Path):
+def test_info_ask_and_an_unchanged_reindex_do_not_import_torch(tmp_path: Path, cache: Path):
     import qa
 
     qa.build_index([ROOT / "seeds"], tmp_path / "idx")
     env = {"QA_INDEX": str(tmp_path / "idx"), "QA_CACHE": str(cache)}
     assert modules_after(["info"], env) == set()
     assert modules_after(["ask", "what did Japan buy?"], env) == set()
+    assert modules_after(["index", str(ROOT / "seeds")], env) == set()
 
 
 @pytest.mark.slow
