@@ -125,7 +125,7 @@ def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebu
 
     report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
                          rebuild=rebuild, warn=lambda message: _say(f"warning: {message}"),
-                         progress=_progress_factory())
+                         status=_say, progress=_progress_factory())
     changes = ", ".join(f"{len(report.changes.get(kind, []))} {kind}"
                         for kind in ("added", "updated", "unchanged", "removed"))
     if not report.written:
@@ -178,7 +178,10 @@ def _open(settings: Settings) -> QA:
 def _questions(question: str) -> list[str]:
     if question != "-":
         return [question]
-    return [line for line in sys.stdin.read().splitlines() if line.strip()]
+    questions = [line for line in sys.stdin.read().splitlines() if line.strip()]
+    if not questions:
+        raise BadInput("no questions on standard input (one per line)")
+    return questions
 
 
 @app.command("ask")

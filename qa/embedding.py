@@ -154,8 +154,11 @@ def onnx_folder(fingerprint: str) -> Path:
     return cache_dir() / "onnx" / fingerprint
 
 
-def ensure_onnx(encoder: Encoder) -> str | None:
+def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -> str | None:
     """Export a sentence-transformers model to ONNX in the cache, unless it already is there.
+
+    Args:
+        status: told in one line before an export starts (it takes seconds).
 
     Returns:
         None when an export is ready, else why there is none (questions then use
@@ -177,6 +180,8 @@ def ensure_onnx(encoder: Encoder) -> str | None:
     if failed.is_file():  # exporting takes seconds: do not retry on every question
         return failed.read_text(encoding="utf-8").strip()
     folder.parent.mkdir(parents=True, exist_ok=True)
+    if status:
+        status(f"Exporting {encoder.name} to ONNX for fast questions (once per model, into {folder.parent})")
     staging = Path(tempfile.mkdtemp(prefix=f".{encoder.fingerprint}-", dir=folder.parent))
     try:
         reason = onnx_encoder.export(encoder, staging)

@@ -221,7 +221,7 @@ def open_index(folder: str | Path | None = None, settings: Settings | None = Non
 
 def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
                 model: str | None = None, encoder: Encoder | None = None, *, rebuild: bool = False,
-                **kwargs: Any) -> BuildReport:
+                status: Callable[[str], None] | None = None, **kwargs: Any) -> BuildReport:
     """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
 
     Incremental unless ``rebuild``: unchanged files keep their vectors, and the
@@ -233,6 +233,7 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
         model: sentence-transformers name or path (default all-MiniLM-L6-v2, bundled).
         encoder: an already-loaded encoder, instead of ``model``.
         rebuild: embed everything again, ignoring the existing index.
+        status: told in one line about slow steps (the one-time ONNX export).
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
     from qa import index as index_module
@@ -246,7 +247,7 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
                                 max_file_bytes=int(settings.max_file_mb * 1e6), **kwargs)
     # Export now, while building, so that the first question is fast too.
-    reason = ensure_onnx(encoder)
+    reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):
         kwargs["warn"](f"questions will use sentence-transformers: cannot export to ONNX ({reason})")
     return report

@@ -237,3 +237,9 @@ def test_an_index_path_that_is_a_file_is_one_line(tmp_path: Path, tiny_corpus: P
     result = run("index", str(tiny_corpus), "--index", str(blocker))
     assert result.exit_code == 1
     assert result.stderr.startswith("qa: error: ") and result.stderr.count("\n") == 1
+
+
+def test_ask_dash_with_nothing_on_stdin_is_bad_input(env):
+    result = run("ask", "-", stdin="\n  \n")
+    assert result.exit_code == 2
+    assert "no questions on standard input" in result.stderr
