@@ -189,12 +189,14 @@ class QA:
         return reader.rank(question, candidates)
 
     def _span(self, best: reader.Candidate, score: float) -> Span:
-        """The quoted span: the best sentence, with the next one when it alone is a fragment."""
+        """The quoted span: the best sentence, with the next one when it alone is a fragment or
+        the next one spells out what it announced ("... an upgrade. This includes ...")."""
         sentences = self.index.sentences([best.paragraph])
         sentence = sentences[best.sentence]
         start, end = sentence.start, sentence.end
         following = sentences.get(best.sentence + 1)
-        if len(sentence.text.split()) < SHORT_ANSWER_WORDS and following is not None:
+        if following is not None and (len(sentence.text.split()) < SHORT_ANSWER_WORDS
+                                      or reader.elaborates(following.text)):
             end = following.end
         paragraph, _ = self.index.paragraphs([best.paragraph])[best.paragraph]
         text = paragraph.text[start - paragraph.start : end - paragraph.start]

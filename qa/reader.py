@@ -95,6 +95,15 @@ def holds_kind(text: str, kind: str | None) -> bool:
     return False
 
 
+_ELABORATION = re.compile(r"^(?:this|these|that|those|which|such)\s+(?:includes?|included|means|meant|involves?|"
+                          r"involved|consists?|covers?|covered)\b|^(?:including|namely|specifically)\b", re.I)
+
+
+def elaborates(sentence: str) -> bool:
+    """Whether a sentence only spells out the one before it ("This includes ...", "Namely ...")."""
+    return bool(_ELABORATION.match(sentence.lstrip("“\"'(")))
+
+
 def weighted_share(idf: dict[str, float], present: Sequence[str]) -> float:
     """IDF-weighted share of the question's words that are ``present``: rare words count most."""
     total = sum(idf.values())

@@ -56,3 +56,17 @@ def test_confidence_drops_when_the_sentence_lacks_the_asked_for_number_or_date()
     without = confidence("When was the treaty signed?", Candidate(0, 0, "The treaty is strong.", **evidence))
     assert without < with_year
     assert confidence("What is the treaty?", Candidate(0, 0, "The treaty is strong.", **evidence)) == with_year
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("This includes integrating the command structures of their armed forces.", True),
+    ("These include radar systems.", True),
+    ("“This means more drills,” he said.", True),
+    ("Including Japan as a partner.", True),
+    ("This summit was historic.", False),
+    ("The leaders met in April.", False),
+])
+def test_elaborates(sentence, expected):
+    from qa.reader import elaborates
+
+    assert elaborates(sentence) is expected
