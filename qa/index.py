@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from qa.embedding import Encoder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: files carry path, size and mtime; chunking carries a version
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
