@@ -208,10 +208,12 @@ def _citation(paragraph: Paragraph) -> Citation:
 
 
 def _check_model(index: Index, encoder: Encoder) -> None:
+    """Questions must be embedded by the model that embedded the index, or the scores mean nothing."""
     model = index.manifest["model"]
-    if encoder.dimension != model["dimension"]:
-        raise IndexMismatch(f"index was built with {model['name']} ({model['dimension']} dimensions), "
-                            f"not {encoder.name} ({encoder.dimension}); rebuild with `qa index --rebuild`")
+    if (encoder.dimension, encoder.fingerprint) != (model["dimension"], model["fingerprint"]):
+        raise IndexMismatch(f"index in {index.folder} was built with {model['name']} ({model['dimension']} "
+                            f"dimensions), not {encoder.name} ({encoder.dimension}); rebuild it with "
+                            f"`qa index --rebuild --model {encoder.name}`, or ask with its own model")
 
 
 def open_index(folder: str | Path | None = None, settings: Settings | None = None,

@@ -79,6 +79,7 @@ def test_ask_notices_a_question_that_is_too_long(env):
 def test_ask_builds_the_index_first_when_there_is_none(tiny_corpus: Path, tmp_path: Path, fake_encoder,
                                                        monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("QA_CORPUS", str(tiny_corpus))
+    monkeypatch.setenv("QA_MODEL", "fake-hash")
     result = run("ask", "Who walked on the Moon?", "--index", str(tmp_path / "new"))
     assert result.exit_code == 0, result.output
     assert "building it from" in result.stderr

@@ -73,11 +73,13 @@ def test_long_questions_are_answered_from_their_start(tiny_index: Path, fake_enc
     assert len(answer.question) == MAX_QUESTION_CHARS
 
 
-def test_an_encoder_of_another_dimension_is_refused(tiny_index: Path):
+@pytest.mark.parametrize(("dimension", "fingerprint"), [(3, "x"), (64, "another model, same size")])
+def test_an_encoder_of_another_model_is_refused(tiny_index: Path, dimension: int, fingerprint: str):
     class Other:
-        name, dimension, fingerprint = "other", 3, "x"
+        name = "other"
 
-    with pytest.raises(IndexMismatch, match="rebuild"):
+    Other.dimension, Other.fingerprint = dimension, fingerprint
+    with pytest.raises(IndexMismatch, match="built with fake-hash .* not other .*--rebuild --model other"):
         qa.open_index(tiny_index, encoder=Other())
 
 
