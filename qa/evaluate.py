@@ -23,7 +23,7 @@ import string
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +79,6 @@ class Result:
     answer: dict[str, Any]  # the `qa ask --json` object, threshold applied
     candidate: dict[str, Any] | None  # best span regardless of threshold
     seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def confidence(self) -> float:
@@ -104,7 +103,11 @@ def load_gold(path: Path) -> list[GoldQuestion]:
         if not line.strip():
             continue
         try:
-            questions.append(_gold_question(json.loads(line), number))
+            data = json.loads(line)
+        except ValueError as exc:
+            raise BadInput(f"{path}:{number}: not valid JSON ({exc})") from None
+        try:
+            questions.append(_gold_question(data, number))
         except (ValueError, TypeError, KeyError) as exc:
             raise BadInput(f"{path}:{number}: {exc}") from None
         if questions[-1].id in seen:

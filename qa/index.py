@@ -573,10 +573,6 @@ class Index:
                 changed.append(f"{entry['name']}: changed since the index was built")
         return changed
 
-    @property
-    def model(self) -> str:
-        return str(self.manifest["model"]["name"])
-
     def faiss(self, kind: str) -> Any:
         if kind not in self._faiss:
             try:
