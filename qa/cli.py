@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from qa.errors import BadInput, QAError
-from qa.settings import MAX_QUESTION_CHARS, Fusion, Retriever, Settings, cache_dir
+from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Retriever, Settings, cache_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -238,15 +238,19 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
     """Show what the index holds: files, paragraphs, model, when it was built."""
     from qa.index import Index
 
-    manifest = Index.open(_settings(index).index).manifest
+    folder = _settings(index).index
+    manifest = Index.open(folder).manifest
+    counts = manifest["counts"]
     summary = {
-        "index": str(_settings(index).index),
+        "index": str(folder),
         "built_at": manifest["built_at"],
         "model": manifest["model"]["name"],
         "dimension": manifest["model"]["dimension"],
-        **manifest["counts"],
+        **counts,
+        "chunks": counts["paragraphs"] + counts["sentences"],  # embedded units: paragraphs and sentences
         "corpus": manifest["corpus"],
-        "min_score": manifest.get("calibration", {}).get("min_score"),
+        "min_score": manifest.get("calibration", {}).get("min_score", DEFAULT_MIN_SCORE),
+        "calibrated": "calibration" in manifest,
     }
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")

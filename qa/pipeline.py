@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from qa import fusion, reader
 from qa.errors import BadInput, IndexMismatch
 from qa.index import BuildReport, Index
-from qa.settings import MAX_QUESTION_CHARS, Fusion, Retriever, Settings
+from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Retriever, Settings
 from qa.types import Answer, Citation, Hit, Paragraph, Span
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     from qa.embedding import Encoder
 
-DEFAULT_MIN_SCORE = 0.30  # leans to answering; `qa eval GOLD --calibrate --store` sets an index's own
 DEPTH = 50           # how deep each ranking goes before fusion
 READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
 SHORT_ANSWER_WORDS = 6  # a best sentence shorter than this takes its neighbour along

@@ -17,6 +17,9 @@ from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MAX_QUESTION_CHARS = 2000
+# Abstain below this confidence unless the index stores a calibrated threshold. It leans to
+# answering: see README "Quality" for why the seeds-calibrated 0.37 is not the default.
+DEFAULT_MIN_SCORE = 0.30
 
 
 class Retriever(str, Enum):
