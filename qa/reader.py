@@ -6,10 +6,11 @@
     0
 
 Extractive only: a candidate is a sentence stored in the index, quoted as is.
-Scores combine the sentence's own similarity to the question (dense cosine and
-BM25), the strength of the paragraph it sits in, how many of the question's
-content words it covers, and whether it holds the kind of thing the question
-asks for (a number for "how many", a date for "when"). All pure functions.
+Scores combine the sentence's own similarity to the question (dense cosine),
+the strength of the paragraph it sits in, how much of the question's content
+words it covers (IDF-weighted, matched through FTS5), and whether it holds the
+kind of thing the question asks for (a number for "how many", a date for
+"when"). All pure functions.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from qa.corpus import fold
 
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|"
                      r"million|billion|dozen)\b", re.I)
-_YEAR_OR_DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|"
-                           r"nov|dec)[a-z]*\b|\b(?:century|decade|monday|tuesday|wednesday|"
-                           r"thursday|friday|saturday|sunday)\b", re.I)
+_MONTH = (r"(?:january|february|march|april|june|july|august|september|october|november|december"
+          r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.)")
+_YEAR_OR_DATE = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b" + _MONTH + r"(?!\w)|\bmay\s+\d|\d\s+may\b"
+                           r"|\b(?:century|decade|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+                           re.I)
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 
 

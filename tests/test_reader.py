@@ -21,6 +21,8 @@ def test_holds_kind():
     assert holds_kind("It bought 400 missiles.", "number")
     assert holds_kind("They met on April 11, 2024.", "date")
     assert not holds_kind("They met at the White House.", "date")
+    assert holds_kind("It opened on 4 May and closed in Sept. of that year.", "date")
+    assert not holds_kind("The market may decide; a novel decision.", "date")
     assert holds_kind("It was said by Jeffrey Hornung.", "person")
     assert not holds_kind("It was said.", "person")
 
