@@ -17,7 +17,7 @@ from qa import fusion, reader
 from qa.errors import BadInput, IndexMismatch
 from qa.index import BuildReport, Index
 from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Retriever, Settings
-from qa.types import Answer, Citation, Hit, Paragraph, Span
+from qa.types import Answer, Citation, Hit, Paragraph, Sentence, Span
 
 if TYPE_CHECKING:
     import numpy as np
@@ -150,7 +150,8 @@ class QA:
         threshold = self.min_score if min_score is None else min_score
         vector = self.embed(question)
         ranked = self._ranked(question, vector, retriever or self.settings.retriever)
-        candidates = self._candidates(question, vector, ranked[:READ_PARAGRAPHS])
+        sentences = self.index.sentences([pid for pid, _ in ranked[:READ_PARAGRAPHS]])
+        candidates = self._candidates(question, vector, ranked[:READ_PARAGRAPHS], sentences)
         best_by_paragraph: dict[int, float] = {}
         for candidate in candidates:
             best_by_paragraph.setdefault(candidate.paragraph, candidate.score)
@@ -159,14 +160,13 @@ class QA:
         span = None
         confidence = reader.confidence(question, candidates[0]) if candidates else 0.0
         if candidates and confidence >= threshold:
-            span = self._span(candidates[0], confidence)
+            span = self._span(candidates[0], confidence, sentences)
         return Answer(question, span, self._hits(ranked[:top_k]))
 
-    def _candidates(self, question: str, vector: np.ndarray,
-                    ranked: list[tuple[int, float]]) -> list[reader.Candidate]:
+    def _candidates(self, question: str, vector: np.ndarray, ranked: list[tuple[int, float]],
+                    sentences: dict[int, Sentence]) -> list[reader.Candidate]:
         """The sentences of the given paragraphs, scored by the reader, best first."""
         pids = [pid for pid, _ in ranked]
-        sentences = self.index.sentences(pids)
         if not sentences:
             return []
         sids = list(sentences)
@@ -187,15 +187,14 @@ class QA:
         ]
         return reader.rank(question, candidates)
 
-    def _span(self, best: reader.Candidate, score: float) -> Span:
+    def _span(self, best: reader.Candidate, score: float, sentences: dict[int, Sentence]) -> Span:
         """The quoted span: the best sentence, with the next one when it alone is a fragment or
         the next one spells out what it announced ("... an upgrade. This includes ...")."""
-        sentences = self.index.sentences([best.paragraph])
         sentence = sentences[best.sentence]
         start, end = sentence.start, sentence.end
-        following = sentences.get(best.sentence + 1)
-        if following is not None and (len(sentence.text.split()) < SHORT_ANSWER_WORDS
-                                      or reader.elaborates(following.text)):
+        following = sentences.get(best.sentence + 1)  # never from the next paragraph:
+        if following is not None and following.paragraph == sentence.paragraph and (
+                len(sentence.text.split()) < SHORT_ANSWER_WORDS or reader.elaborates(following.text)):
             end = following.end
         paragraph, _ = self.index.paragraphs([best.paragraph])[best.paragraph]
         text = paragraph.text[start - paragraph.start : end - paragraph.start]
