@@ -191,7 +191,7 @@ def ask_command(
     index: IndexOption = None,
     top_k: TopKOption = None,
     retriever: RetrieverOption = None,
-    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.30].")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.35].")] = None,
     rerank: RerankOption = True,
     fusion: FusionOption = None,
     as_json: JsonOption = False,
