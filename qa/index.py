@@ -187,7 +187,7 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
                            warnings, changes, written=False)
     generation = Path(tempfile.mkdtemp(prefix=f"gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=folder))
     try:
-        counts = _write(generation, roots, documents, encoder, previous, progress)
+        counts = _write(generation, roots, documents, encoder, previous, set(changes["unchanged"]), progress)
         _publish(folder, generation)
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
@@ -258,7 +258,7 @@ def _stat(path: Path) -> dict[str, Any]:
 
 
 def _write(generation: Path, roots: list[str], documents: list[Document], encoder: Encoder,
-           previous: Index | None, progress: ProgressFactory | None) -> tuple[int, int, int]:
+           previous: Index | None, unchanged: set[str], progress: ProgressFactory | None) -> tuple[int, int, int]:
     import numpy as np
 
     generation.chmod(0o755)
@@ -266,14 +266,13 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     db.executescript(SCHEMA)
     lexical.create(db, "para_fts")
     lexical.create(db, "sent_fts")
-    reused = {f["name"]: f["sha256"] for f in previous.manifest["files"]} if previous else {}
     # Vectors by new row id: reused ones now, the rest after embedding ``pending`` texts.
     vectors: dict[str, dict[int, Any]] = {"paragraphs": {}, "sentences": {}}
     pending: dict[str, list[tuple[int, str]]] = {"paragraphs": [], "sentences": []}
     files_meta = []
     next_id = {"paragraphs": 0, "sentences": 0}
     for file_id, document in enumerate(documents):
-        if previous is not None and reused.get(document.name) == document.sha256:
+        if previous is not None and document.name in unchanged:
             rows = _carried_rows(previous, document.name)
         else:
             rows = _split(document)
@@ -592,6 +591,10 @@ class Index:
                      within: Sequence[int]) -> tuple[dict[str, float], dict[str, set[int]]]:
         """IDF of each question word, and which of ``within`` contain it (see `lexical.term_matches`)."""
         return lexical.term_matches(self.db, _FTS[kind], question, within)
+
+    def holders(self, kind: str, question: str, within: Sequence[int]) -> dict[str, set[int]]:
+        """Which of ``within`` contain each question word (see `lexical.holders`)."""
+        return lexical.holders(self.db, _FTS[kind], question, within)
 
     def paragraphs(self, ids: Sequence[int]) -> dict[int, tuple[Paragraph, str]]:
         """Paragraphs by id, each with its heading context."""

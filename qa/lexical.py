@@ -59,7 +59,7 @@ def match_expression(question: str) -> str | None:
     words = terms(question)
     if not words:
         return None
-    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+    return " OR ".join(_phrase(word) for word in words)
 
 
 def search(db: sqlite3.Connection, table: str, question: str, k: int,
@@ -95,17 +95,32 @@ def term_matches(db: sqlite3.Connection, table: str, question: str,
     Returns:
         ``(idf, holders)``: BM25's IDF per word, and per word the rowids in ``within`` containing it.
     """
+    return idf(db, table, question), holders(db, table, question, within)
+
+
+def idf(db: sqlite3.Connection, table: str, question: str) -> dict[str, float]:
+    """BM25's IDF over the table of each content word of the question."""
     import math
 
     total = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    idf: dict[str, float] = {}
-    holders: dict[str, set[int]] = {}
-    marks = ",".join("?" * len(within))
+    weights = {}
     for word in terms(question):
-        phrase = '"' + word.replace('"', '""') + '"'
-        df = db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", [phrase]).fetchone()[0]
-        idf[word] = math.log((total - df + 0.5) / (df + 0.5) + 1.0)
+        df = db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", [_phrase(word)]).fetchone()[0]
+        weights[word] = math.log((total - df + 0.5) / (df + 0.5) + 1.0)
+    return weights
+
+
+def holders(db: sqlite3.Connection, table: str, question: str, within: Sequence[int]) -> dict[str, set[int]]:
+    """For each content word of the question, the rowids among ``within`` that contain it."""
+    marks = ",".join("?" * len(within))
+    found: dict[str, set[int]] = {}
+    for word in terms(question):
         rows = db.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH ? AND rowid IN ({marks})",
-                          [phrase, *within]) if within else []
-        holders[word] = {row[0] for row in rows}
-    return idf, holders
+                          [_phrase(word), *within]) if within else []
+        found[word] = {row[0] for row in rows}
+    return found
+
+
+def _phrase(word: str) -> str:
+    """A word as an FTS5 string literal, so its characters are never read as query syntax."""
+    return '"' + word.replace('"', '""') + '"'

@@ -173,7 +173,7 @@ class QA:
         cosines = self.index.dense_vectors("sentences", sids) @ vector
         paragraph_cosines = dict(zip(pids, self.index.dense_vectors("paragraphs", pids) @ vector))
         idf, in_sentence = self.index.term_matches("sentences", question, sids)
-        _, in_paragraph = self.index.term_matches("paragraphs", question, pids)
+        in_paragraph = self.index.holders("paragraphs", question, pids)
         top_passage = ranked[0][1] or 1.0
         passage = dict(ranked)
         candidates = [
