@@ -61,7 +61,8 @@ PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
 ARTIFACTS = ("store.sqlite", "paragraphs.faiss", "sentences.faiss")
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 1, "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
+CHUNKING = {"version": 2, "lexical": "folded, dotted acronyms closed up",
+            "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark"}
 SCHEMA = """
 CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,

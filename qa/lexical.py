@@ -8,9 +8,10 @@
     >>> [rowid for rowid, _ in lexical.search(db, "para_fts", "What did Japan buy?", 5)]
     [0]
 
-FTS5's built-in ``bm25()`` ranks; text is folded (NFKC, straight quotes, lower
-case) before it is indexed and before it is queried, and the Porter stemmer
-makes "buy"/"buying" and "missile"/"missiles" meet.
+FTS5's built-in ``bm25()`` ranks; text is normalised (NFKC, straight quotes, lower
+case, dotted acronyms closed up) before it is indexed and before it is queried,
+so "US" meets "U.S.", and the Porter stemmer makes "buy"/"buying" and
+"missile"/"missiles" meet.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from qa.corpus import fold
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _WORD = re.compile(r"\w+")
+_ACRONYM = re.compile(r"\b(?:[^\W\d_]\.){2,}")  # U.S., U.K., e.g.
 # Function words carry no evidence; leaving them out also keeps OR queries small.
 STOPWORDS = frozenset(
     """
@@ -34,21 +36,26 @@ STOPWORDS = frozenset(
 )
 
 
+def normalize(text: str) -> str:
+    """Text as the lexical index sees it: folded, dotted acronyms closed up ("U.S." becomes "us")."""
+    return _ACRONYM.sub(lambda m: m.group().replace(".", ""), fold(text))
+
+
 def create(db: sqlite3.Connection, table: str) -> None:
     """Create an FTS5 table whose rowids are the caller's ids."""
     db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(text, tokenize='{TOKENIZER}')")
 
 
 def add(db: sqlite3.Connection, table: str, rows: Iterable[tuple[int, str]]) -> None:
-    """Index ``(rowid, text)`` rows (the text is folded first)."""
+    """Index ``(rowid, text)`` rows (the text is normalised first)."""
     db.executemany(f"INSERT INTO {table}(rowid, text) VALUES (?, ?)",
-                   ((rowid, fold(text)) for rowid, text in rows))
+                   ((rowid, normalize(text)) for rowid, text in rows))
 
 
 def terms(question: str) -> list[str]:
-    """The content words of a question, folded, de-duplicated, in order."""
+    """The content words of a question, normalised, de-duplicated, in order."""
     seen: dict[str, None] = {}
-    for word in _WORD.findall(fold(question)):
+    for word in _WORD.findall(normalize(question)):
         if word not in STOPWORDS:
             seen.setdefault(word, None)
     return list(seen)

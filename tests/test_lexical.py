@@ -29,6 +29,12 @@ def test_search_folds_curly_quotes(db):
     assert lexical.search(db, "t", "japan's tomahawk", 5)[0][0] == 10
 
 
+def test_dotted_acronyms_meet_their_plain_spelling(db):
+    lexical.add(db, "t", [(13, "The U.S.-Japan alliance is strong."), (14, "Send us a letter.")])
+    assert lexical.search(db, "t", "US-Japan alliance", 5)[0][0] == 13
+    assert lexical.normalize("in the U.K., e.g. at 3 p.m. on 1.2.3") == "in the uk, eg at 3 pm on 1.2.3"
+
+
 def test_search_within_restricts_rows(db):
     assert [r for r, _ in lexical.search(db, "t", "Japan", 5, within=[11, 12])] == [12]
     assert lexical.search(db, "t", "Japan", 5, within=[]) == []

@@ -7,9 +7,12 @@ from qa.reader import Candidate, confidence, expected_kind, holds_kind, rank, we
 
 @pytest.mark.parametrize(("question", "kind"), [
     ("How many missiles did Japan buy?", "number"),
-    ("how much did it cost", "number"),
-    ("When did the leaders meet?", "date"),
+    ("how much did it cost", "money"),
+    ("How much is Japan paying for the missiles?", "money"),
+    ("How much territory does China claim?", "number"),
+    ("When did the leaders meet?", "when"),
     ("What year was the Gulf War?", "date"),
+    ("In which year was the treaty signed?", "date"),
     ("Who is Jeffrey Hornung?", "person"),
     ("What did Japan buy?", None),
 ])
@@ -23,6 +26,8 @@ def test_holds_kind():
     assert not holds_kind("They met at the White House.", "date")
     assert holds_kind("It opened on 4 May and closed in Sept. of that year.", "date")
     assert not holds_kind("The market may decide; a novel decision.", "date")
+    assert holds_kind("It cost $4 billion.", "money") and holds_kind("It cost 30 million yen.", "money")
+    assert not holds_kind("Japan is buying 400 Tomahawk missiles.", "money")
     assert holds_kind("It was said by Jeffrey Hornung.", "person")
     assert not holds_kind("It was said.", "person")
 
@@ -58,6 +63,11 @@ def test_confidence_drops_when_the_sentence_lacks_the_asked_for_number_or_date()
     without = confidence("When was the treaty signed?", Candidate(0, 0, "The treaty is strong.", **evidence))
     assert without < with_year
     assert confidence("What is the treaty?", Candidate(0, 0, "The treaty is strong.", **evidence)) == with_year
+    # "what year" names what it wants; "when" may be answered by an event, so it counts less.
+    named = confidence("In what year was the treaty signed?", Candidate(0, 0, "The treaty is strong.", **evidence))
+    assert named < without
+    assert confidence("How much did Japan pay for the missiles?",
+                      Candidate(0, 0, "Japan bought 400 missiles.", **evidence)) < with_year
 
 
 @pytest.mark.parametrize(("sentence", "expected"), [
