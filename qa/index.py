@@ -14,7 +14,8 @@ Layout of an index folder::
         manifest.json    format, model, settings, source hashes, artifact checksums
         store.sqlite     files, paragraphs, sentences, and their FTS5 tables
         paragraphs.faiss paragraph vectors (heading context + text)
-        sentences.faiss  sentence vectors
+        sentences.faiss  sentence vectors (the sentence alone)
+        sentences_in_context.faiss  sentence vectors (heading context + sentence)
 
 A build writes a new generation and only then points CURRENT at it, so a
 reader sees either the old index or the new one, never a mix.
@@ -55,13 +56,15 @@ if TYPE_CHECKING:
 
     from qa.embedding import Encoder
 
-FORMAT_VERSION = 2  # 2: files carry path, size and mtime; chunking carries a version
+FORMAT_VERSION = 3  # 2: files carry path, size and mtime; chunking carries a version. 3: sentences in context
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
-ARTIFACTS = ("store.sqlite", "paragraphs.faiss", "sentences.faiss")
+# What is embedded: paragraphs with their context, and sentences both alone and with it.
+VECTORS = ("paragraphs", "sentences", "sentences_in_context")
+ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 2, "lexical": "folded, dotted acronyms closed up",
+CHUNKING = {"version": 3, "lexical": "folded, dotted acronyms closed up", "embedded": "context, then text",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark"}
 SCHEMA = """
@@ -268,8 +271,8 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     lexical.create(db, "para_fts")
     lexical.create(db, "sent_fts")
     # Vectors by new row id: reused ones now, the rest after embedding ``pending`` texts.
-    vectors: dict[str, dict[int, Any]] = {"paragraphs": {}, "sentences": {}}
-    pending: dict[str, list[tuple[int, str]]] = {"paragraphs": [], "sentences": []}
+    vectors: dict[str, dict[int, Any]] = {kind: {} for kind in VECTORS}
+    pending: dict[str, list[tuple[int, str]]] = {kind: [] for kind in VECTORS}
     files_meta = []
     next_id = {"paragraphs": 0, "sentences": 0}
     for file_id, document in enumerate(documents):
@@ -296,6 +299,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
                 db.execute("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)", (sid, pid, start, end, line, text))
                 lexical.add(db, "sent_fts", [(sid, text)])
                 _place(vectors, pending, "sentences", sid, old_sid, text)
+                _place(vectors, pending, "sentences_in_context", sid, old_sid, with_context(context, text))
         files_meta.append({"name": document.name, "sha256": document.sha256, "encoding": document.encoding,
                            "paragraphs": paragraph_count, **_stat(document.path)})
     db.commit()
@@ -307,16 +311,16 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
             stored = previous.dense_vectors(kind, [old for _, old in carried])
             vectors[kind] = {new: stored[i] for i, (new, _) in enumerate(carried)}
     dimension = previous.manifest["model"]["dimension"] if previous else None
-    for kind in ("paragraphs", "sentences"):
+    for kind in VECTORS:
         if pending[kind]:
-            tick = progress(f"Embedding {kind}", len(pending[kind])) if progress else None
+            tick = progress(f"Embedding {kind.replace('_', ' ')}", len(pending[kind])) if progress else None
             fresh = encoder.encode([text for _, text in pending[kind]], progress=tick)
             dimension = fresh.shape[1]
             vectors[kind].update({row: fresh[i] for i, (row, _) in enumerate(pending[kind])})
     if dimension is None:
         dimension = encoder.dimension
-    for kind in ("paragraphs", "sentences"):
-        ordered = [vectors[kind][row] for row in range(next_id[kind])]
+    for kind in VECTORS:
+        ordered = [vectors[kind][row] for row in range(next_id[_rows(kind)])]
         matrix = np.vstack(ordered).astype(np.float32) if ordered else np.zeros((0, dimension), np.float32)
         dense.save(dense.build(matrix), generation / f"{kind}.faiss")
 
@@ -341,12 +345,26 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
 Row = tuple[Paragraph, str, str, "int | None", list[tuple[int, int, int, str, "int | None"]]]
 
 
+def _rows(kind: str) -> str:
+    """The table whose rows a kind of vector embeds."""
+    return "paragraphs" if kind == "paragraphs" else "sentences"
+
+
+def with_context(context: str, text: str) -> str:
+    """What is embedded for a paragraph or sentence: its titles and heading, then its text.
+
+    A sentence alone often never names its subject ("The game was played on
+    February 7") when the question does ("When was Super Bowl 50 played?").
+    """
+    return f"{context}\n{text}" if context else text
+
+
 def _split(document: Document) -> list[Row]:
     """Paragraphs (with context and embedded text) and their sentences, for a new or changed file."""
     paragraphs = split_paragraphs(document.name, document.text)
     rows: list[Row] = []
     for paragraph, context in zip(paragraphs, contexts(document.name, paragraphs)):
-        embedded = f"{context}\n{paragraph.text}" if context else paragraph.text
+        embedded = with_context(context, paragraph.text)
         sentences: list[tuple[int, int, int, str, int | None]] = [] if is_fragment(paragraph.text) else [
             (start, end, line_of(document.text, start), document.text[start:end], None)
             for start, end in split_sentences(paragraph)]  # headings and bare list items: context only
@@ -366,8 +384,7 @@ def _carried_rows(previous: Index, name: str) -> list[Row]:
         by_paragraph.setdefault(s.paragraph, []).append((s.start, s.end, s.line, s.text, sid))
     for pid, number, start, end, line, heading, text, context in records:
         paragraph = Paragraph(name, number, start, end, line, text, bool(heading))
-        embedded = f"{context}\n{text}" if context else text
-        rows.append((paragraph, context, embedded, pid, by_paragraph.get(pid, [])))
+        rows.append((paragraph, context, with_context(context, text), pid, by_paragraph.get(pid, [])))
     return rows
 
 
@@ -456,7 +473,7 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-_HEADERS = {"store.sqlite": b"SQLite format 3\x00", "paragraphs.faiss": b"IxF", "sentences.faiss": b"IxF"}
+_HEADERS = {"store.sqlite": b"SQLite format 3\x00", **{f"{kind}.faiss": b"IxF" for kind in VECTORS}}
 
 
 def _corrupt(folder: Path, problem: str) -> IndexCorrupt:
@@ -534,9 +551,9 @@ class Index:
         for name, meta in self.manifest["artifacts"].items():
             if _checksum(self.generation / name)["sha256"] != meta["sha256"]:
                 problems.append(f"{name}: checksum differs from the manifest (damaged)")
-        for kind in ("paragraphs", "sentences"):
+        for kind in VECTORS:
             try:
-                if self.faiss(kind).ntotal != self.manifest["counts"][kind]:
+                if self.faiss(kind).ntotal != self.manifest["counts"][_rows(kind)]:
                     problems.append(f"{kind}.faiss: vector count differs from the manifest")
             except IndexCorrupt as exc:
                 problems.append(str(exc))
@@ -627,7 +644,7 @@ class Index:
         return {row[0]: Sentence(*row[1:]) for row in rows}
 
     def dense_vectors(self, kind: str, ids: list[int]) -> np.ndarray:
-        """Stored vectors of ``kind`` (``paragraphs`` or ``sentences``) rows, in the order given."""
+        """Stored vectors of one of `VECTORS`, by row id, in the order given."""
         return dense.vectors(self.faiss(kind), ids)
 
     def store_calibration(self, calibration: dict[str, Any]) -> None:

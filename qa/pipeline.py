@@ -90,7 +90,7 @@ class QA:
         rankings, weights = [], []
         if retriever in (Retriever.dense, Retriever.hybrid):
             assert vector is not None
-            sentences = self.index.dense_search("sentences", vector, DEPTH * 2)
+            sentences = self.index.dense_search("sentences_in_context", vector, DEPTH * 2)
             rankings += [self.index.dense_search("paragraphs", vector, DEPTH),
                          fusion.best_per_group(sentences, self._owners(sentences))]
             weights += [FUSION_WEIGHTS["dense_paragraphs"], FUSION_WEIGHTS["dense_sentences"]]
@@ -166,11 +166,16 @@ class QA:
     def _candidates(self, question: str, vector: np.ndarray, ranked: list[tuple[int, float]],
                     sentences: dict[int, Sentence]) -> list[reader.Candidate]:
         """The sentences of the given paragraphs, scored by the reader, best first."""
+        import numpy as np
+
         pids = [pid for pid, _ in ranked]
         if not sentences:
             return []
         sids = list(sentences)
-        cosines = self.index.dense_vectors("sentences", sids) @ vector
+        # A sentence matches as itself or under its heading, whichever fits the question better:
+        # the heading names what the sentence leaves implicit, but can also drown a short one.
+        cosines = np.maximum(self.index.dense_vectors("sentences", sids) @ vector,
+                             self.index.dense_vectors("sentences_in_context", sids) @ vector)
         paragraph_cosines = dict(zip(pids, self.index.dense_vectors("paragraphs", pids) @ vector))
         idf, in_sentence = self.index.term_matches("sentences", question, sids)
         in_paragraph = self.index.holders("paragraphs", question, pids)

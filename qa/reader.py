@@ -67,7 +67,7 @@ class Weights:
     """How much each piece of evidence counts; measured with `qa eval`."""
 
     cosine: float = 0.40
-    passage: float = 0.20
+    passage: float = 0.10
     passage_cosine: float = 0.10
     coverage: float = 0.20
     passage_coverage: float = 0.10

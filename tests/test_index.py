@@ -32,6 +32,18 @@ def test_paragraph_rows_round_trip_with_offsets(tiny_index: Path, tiny_corpus: P
     assert paragraph.line == 3
 
 
+def test_sentences_are_embedded_alone_and_under_their_heading(tiny_index: Path, fake_encoder):
+    import numpy as np
+
+    idx = Index.open(tiny_index)
+    sid, pid = idx.db.execute("SELECT s.id, s.paragraph_id FROM sentences s JOIN paragraphs p "
+                              "ON p.id = s.paragraph_id WHERE p.context != '' LIMIT 1").fetchone()
+    sentence, context = idx.sentences([pid])[sid].text, idx.paragraphs([pid])[pid][1]
+    alone, in_context = fake_encoder.encode([sentence, f"{context}\n{sentence}"])
+    assert np.allclose(idx.dense_vectors("sentences", [sid])[0], alone)
+    assert np.allclose(idx.dense_vectors("sentences_in_context", [sid])[0], in_context)
+
+
 def test_headings_give_context_but_no_sentences(tiny_index: Path):
     idx = Index.open(tiny_index)
     rows = idx.db.execute("SELECT text, context FROM paragraphs ORDER BY id").fetchall()
@@ -170,8 +182,9 @@ def test_only_changed_and_new_files_are_embedded(tiny_index, tiny_corpus, fake_e
     report = build([tiny_corpus], tiny_index, counting)
     assert report.changes == {"added": ["new.txt"], "updated": ["space/moon.md"], "unchanged": [],
                               "removed": ["fruit.txt"]}
-    # moon.md: 2 paragraphs + 1 sentence; new.txt: 1 paragraph + 2 sentences
-    assert counting.embedded == 6
+    # moon.md: 2 paragraphs + 1 sentence; new.txt: 1 paragraph + 2 sentences; sentences twice
+    # (alone and in context)
+    assert counting.embedded == 3 + 2 * 3
     assert [f["name"] for f in Index.open(tiny_index).manifest["files"]] == ["new.txt", "space/moon.md"]
 
 
@@ -192,7 +205,7 @@ def test_another_model_means_a_full_rebuild(tiny_index, tiny_corpus, fake_encode
     other.name, other.fingerprint = "other-model", "other"
     seen: list[str] = []
     build([tiny_corpus], tiny_index, other, warn=seen.append)
-    assert other.embedded == 13 and "rebuilding from scratch" in seen[0]
+    assert other.embedded == 6 + 2 * 7 and "rebuilding from scratch" in seen[0]  # sentences alone and in context
     assert Index.open(tiny_index).manifest["model"]["name"] == "other-model"
 
 
