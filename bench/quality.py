@@ -1,4 +1,4 @@
-"""Answer quality, side by side: the seeds gold set and SQuAD v1.1 dev, every 10th question.
+"""Answer quality, side by side: the seeds gold and dev sets and SQuAD v1.1 dev, every 10th question.
 
     .venv/bin/python bench/quality.py [--squad ../shared/benchmarks/squad-dev-v1.1.json]
 
@@ -43,12 +43,13 @@ def evaluate(gold: str, extra: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="eval/seeds_gold.jsonl")
+    parser.add_argument("--seeds-dev", default="eval/seeds_dev.jsonl")
     parser.add_argument("--squad", default=str(ROOT.parent / "shared/benchmarks/squad-dev-v1.1.json"))
     args = parser.parse_args()
 
     subprocess.run([sys.executable, "-m", "qa", "index"], cwd=ROOT, check=True, capture_output=True)
     rows = []
-    for dataset, gold, extra in (("seeds gold", args.seeds, []),
+    for dataset, gold, extra in (("seeds gold", args.seeds, []), ("seeds dev", args.seeds_dev, []),
                                  ("SQuAD dev every 10th", args.squad, ["--every", "10"])):
         for name, flags in CONFIGS:
             started = time.time()
