@@ -64,7 +64,8 @@ LOCK = ".lock"
 VECTORS = ("paragraphs", "sentences", "sentences_in_context")
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 3, "lexical": "folded, dotted acronyms closed up", "embedded": "context, then text",
+CHUNKING = {"version": 3, "lexical": "folded, dotted acronyms closed up",
+            "embedded": "context + paragraph; sentence alone and context + sentence",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark"}
 SCHEMA = """
