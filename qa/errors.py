@@ -20,7 +20,15 @@ class IndexMissing(QAError):
 
 
 class IndexCorrupt(QAError):
-    """An index exists but its files are damaged or of an unknown format."""
+    """An index exists but its files are damaged or of an unknown format.
+
+    Attributes:
+        problem: what is wrong, without the advice to rebuild (for a build that is rebuilding anyway).
+    """
+
+    def __init__(self, message: str, problem: str | None = None):
+        super().__init__(message)
+        self.problem = problem or message
 
 
 class IndexMismatch(QAError):

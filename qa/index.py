@@ -48,7 +48,7 @@ from qa.corpus import (
     split_paragraphs,
     split_sentences,
 )
-from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, QAError
+from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
 from qa.types import Paragraph, Sentence
 
 if TYPE_CHECKING:
@@ -232,8 +232,10 @@ def _reusable(folder: Path, encoder: Encoder, note: Warn) -> Index | None:
         return None
     try:
         previous = Index.open(folder)
-    except QAError as exc:
-        note(f"rebuilding from scratch: {exc}")
+    except IndexMissing:  # removed since `exists` looked
+        return None
+    except IndexCorrupt as exc:
+        note(f"rebuilding from scratch: {exc.problem}")
         return None
     model = previous.manifest["model"]
     if (model["name"], model["fingerprint"]) != (encoder.name, encoder.fingerprint):
@@ -478,7 +480,8 @@ _HEADERS = {"store.sqlite": b"SQLite format 3\x00", **{f"{kind}.faiss": b"IxF" f
 
 
 def _corrupt(folder: Path, problem: str) -> IndexCorrupt:
-    return IndexCorrupt(f"index in {folder} {problem}; rebuild it with `qa index --rebuild`")
+    return IndexCorrupt(f"index in {folder} {problem}; rebuild it with `qa index --rebuild`",
+                        f"the index in {folder} {problem}")
 
 
 def exists(folder: Path) -> bool:

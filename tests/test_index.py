@@ -137,6 +137,18 @@ def test_open_rejects_an_unknown_format_version(tiny_index: Path):
         Index.open(tiny_index)
 
 
+def test_a_build_over_an_old_format_rebuilds_it_and_says_why(tiny_index: Path, tiny_corpus: Path, fake_encoder):
+    manifest_path = Index.open(tiny_index).generation / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = index_module.FORMAT_VERSION - 1
+    manifest_path.write_text(json.dumps(manifest))
+    seen: list[str] = []
+    build([tiny_corpus], tiny_index, fake_encoder, warn=seen.append)
+    assert seen == [f"rebuilding from scratch: the index in {tiny_index} has format "
+                    f"{index_module.FORMAT_VERSION - 1}, this qa reads {index_module.FORMAT_VERSION}"]
+    assert Index.open(tiny_index).manifest["format_version"] == index_module.FORMAT_VERSION
+
+
 def test_warnings_name_each_skipped_file(tmp_path: Path, fake_encoder):
     corpus = tmp_path / "c"
     corpus.mkdir()
