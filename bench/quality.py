@@ -6,7 +6,7 @@ Runs `qa eval --json` for each configuration (lexical, dense and hybrid
 retrieval alone with either fusion, each with the reader's answer; then the full
 pipeline: hybrid retrieval fused by CombSUM, passages reranked by the reader,
 default threshold; and the same with RRF) and prints one Markdown table.
-SQuAD's contexts are indexed once into the qa cache (about 4 minutes on 2
+SQuAD's contexts are indexed once into the qa cache (about 6 minutes on 2
 cores); later runs reuse that index.
 """
 
