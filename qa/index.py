@@ -64,7 +64,7 @@ LOCK = ".lock"
 VECTORS = ("paragraphs", "sentences", "sentences_in_context")
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 3, "lexical": "folded, dotted acronyms closed up",
+CHUNKING = {"version": 3, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
             "embedded": "context + paragraph; sentence alone and context + sentence",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark"}

@@ -24,7 +24,8 @@ from qa.corpus import fold
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _WORD = re.compile(r"\w+")
-_ACRONYM = re.compile(r"\b(?:[^\W\d_]\.){2,}")  # U.S., U.K., e.g.
+_ACRONYM = re.compile(r"\b[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W\d_])")  # U.S., U.S, U.K., e.g.
+_PRONOUN_US = re.compile(r"\bus\b")  # lower case in a document: the pronoun, not the country
 # Function words carry no evidence; leaving them out also keeps OR queries small.
 STOPWORDS = frozenset(
     """
@@ -37,8 +38,14 @@ STOPWORDS = frozenset(
 
 
 def normalize(text: str) -> str:
-    """Text as the lexical index sees it: folded, dotted acronyms closed up ("U.S." becomes "us")."""
+    """A question as the lexical index sees it: folded, dotted acronyms closed up ("U.S." becomes "us")."""
     return _ACRONYM.sub(lambda m: m.group().replace(".", ""), fold(text))
+
+
+def document_text(text: str) -> str:
+    """A document as the lexical index stores it: `normalize`, without the pronoun "us", so that
+    "US" and "U.S." in a question (however it is cased) meet the country and not "tell us"."""
+    return normalize(_PRONOUN_US.sub(" ", text))
 
 
 def create(db: sqlite3.Connection, table: str) -> None:
@@ -47,9 +54,9 @@ def create(db: sqlite3.Connection, table: str) -> None:
 
 
 def add(db: sqlite3.Connection, table: str, rows: Iterable[tuple[int, str]]) -> None:
-    """Index ``(rowid, text)`` rows (the text is normalised first)."""
+    """Index ``(rowid, text)`` rows (the text is normalised first, see `document_text`)."""
     db.executemany(f"INSERT INTO {table}(rowid, text) VALUES (?, ?)",
-                   ((rowid, normalize(text)) for rowid, text in rows))
+                   ((rowid, document_text(text)) for rowid, text in rows))
 
 
 def terms(question: str) -> list[str]:

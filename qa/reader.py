@@ -25,13 +25,27 @@ _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|
                      r"million|billion|dozen)\b", re.I)
 _MONTH = (r"(?:january|february|march|april|june|july|august|september|october|november|december"
           r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.)")
-_YEAR_OR_DATE = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b" + _MONTH + r"(?!\w)|\bmay\s+\d|\d\s+may\b"
+_YEAR_OR_DATE = re.compile(r"\b(?:1\d{3}|20\d{2})s?\b|\b" + _MONTH + r"(?!\w)|\bmay\s+\d|\d\s+may\b"
+                           r"|\b\d{1,4}\s*(?:bc|bce|ad|ce)\b|\b(?:ad|a\.d\.)\s*\d{1,4}\b|\b\d0s\b"
                            r"|\b(?:century|decade|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
                            re.I)
-_MONEY = re.compile(r"[$€£¥₹]|\b(?:dollars?|euros?|pounds?|yen|yuan|cents?|rupees?|francs?|usd|eur|gbp)\b", re.I)
-_MONEY_QUESTION = re.compile(r"\bhow much\b.*\b(?:cost|pa(?:y|id)|spen[dt]|price|worth|charge|earn|fund|budget"
-                             r"|sell|sold|buy|bought|invest|raise|gross)|\bhow much money\b"
-                             r"|\bwhat (?:is|was|are|were|will be) the (?:price|cost|fee|salary|budget|revenue)\b")
+_YEAR_LIKE = re.compile(r"\b\d{3,4}\b")  # for "what year": "Rome fell in 476"
+_MONEY = re.compile(r"[$€£¥₹₩]|\b(?:dollars?|euros?|pounds?|sterling|yen|yuan|renminbi|won|rubles?|roubles?|rupees?"
+                    r"|pesos?|francs?|marks|lira|cents?|pence|usd|eur|gbp|jpy|cny|krw)\b"
+                    r"|\d\s*(?:million|billion|trillion|bn)\b", re.I)
+# A question about a sum of money: "how much" with a verb of paying, or "what is the price of".
+_MONEY_QUESTION = re.compile(r"\bhow much money\b|\bhow much (?:\w+ ){1,5}?(?:cost|costs|pay|pays|paid|paying|spend"
+                             r"|spends|spent|spending|earn|earns|earned|charge|charges|charged|worth)\b"
+                             r"|\bwhat (?:is|was|are|were|will be) the (?:price|cost|fee|salary)(?: of| for|\?|$)")
+# Where each kind's question words are; the one that comes first decides ("Who was president
+# when the war ended?" asks for a person).
+_KIND_QUESTIONS = {
+    "money": _MONEY_QUESTION,
+    "number": re.compile(r"\bhow (?:many|much|long|old|far|large|big)\b|\bwhat (?:percentage|number|amount)\b"),
+    "date": re.compile(r"\b(?:what|which) (?:year|date|month|day|century|decade)\b"),
+    "when": re.compile(r"\bwhen\b|\bwhat time\b"),
+    "person": re.compile(r"\bwho\b|\bwhose\b|\bwhom\b"),
+}
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 
 
@@ -89,17 +103,9 @@ def expected_kind(question: str) -> str | None:
     """What a question asks for: ``money``, ``number``, ``date`` (a year or date by name),
     ``when`` (a time, often a date), ``person`` or None."""
     q = fold(question)
-    if _MONEY_QUESTION.search(q):
-        return "money"
-    if re.search(r"\bhow (many|much|long|old|far|large|big)\b|\bwhat (percentage|number|amount)\b", q):
-        return "number"
-    if re.search(r"\b(?:what|which) (year|date|month|day|century|decade)\b", q):
-        return "date"
-    if re.search(r"\bwhen\b|\bwhat time\b", q):
-        return "when"
-    if re.search(r"\bwho\b|\bwhose\b|\bwhom\b", q):
-        return "person"
-    return None
+    found = [(match.start(), order, kind) for order, (kind, pattern) in enumerate(_KIND_QUESTIONS.items())
+             if (match := pattern.search(q))]
+    return min(found)[2] if found else None  # the earliest; on a tie the first listed ("how much ... cost")
 
 
 def holds_kind(text: str, kind: str | None) -> bool:
@@ -108,6 +114,8 @@ def holds_kind(text: str, kind: str | None) -> bool:
         return bool(_MONEY.search(text))
     if kind == "number":
         return bool(_NUMBER.search(text))
+    if kind == "date" and _YEAR_LIKE.search(text):
+        return True
     if kind in ("date", "when"):
         return bool(_YEAR_OR_DATE.search(text))
     if kind == "person":

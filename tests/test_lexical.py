@@ -29,10 +29,24 @@ def test_search_folds_curly_quotes(db):
     assert lexical.search(db, "t", "japan's tomahawk", 5)[0][0] == 10
 
 
-def test_dotted_acronyms_meet_their_plain_spelling(db):
-    lexical.add(db, "t", [(13, "The U.S.-Japan alliance is strong."), (14, "Send us a letter.")])
-    assert lexical.search(db, "t", "US-Japan alliance", 5)[0][0] == 13
-    assert lexical.normalize("in the U.K., e.g. at 3 p.m. on 1.2.3") == "in the uk, eg at 3 pm on 1.2.3"
+def test_us_meets_the_country_not_the_pronoun():
+    db = sqlite3.connect(":memory:")
+    lexical.create(db, "t")
+    lexical.add(db, "t", [(1, "The U.S. alliance is strong."), (2, "The Japanese alliance is strong."),
+                          (3, "Send us a letter and tell us more.")])
+    for question in ("US alliance", "the u.s. alliance", "us alliance"):
+        ranked = [rowid for rowid, _ in lexical.search(db, "t", question, 5)]
+        assert ranked[0] == 1 and 3 not in ranked
+
+
+@pytest.mark.parametrize(("text", "normal"), [
+    ("in the U.K., e.g. at 3 p.m. on 1.2.3", "in the uk, eg at 3 pm on 1.2.3"),
+    ("U.S trade", "us trade"),
+    ("Washington D.C.The president", "washington dc.the president"),  # no word is glued on
+    ("J.K.Rowling", "jk.rowling"),
+])
+def test_dotted_acronyms_are_closed_up(text, normal):
+    assert lexical.normalize(text) == normal
 
 
 def test_search_within_restricts_rows(db):

@@ -10,6 +10,12 @@ from qa.reader import Candidate, confidence, expected_kind, holds_kind, rank, we
     ("how much did it cost", "money"),
     ("How much is Japan paying for the missiles?", "money"),
     ("How much territory does China claim?", "number"),
+    ("How much land did the United States buy from France?", "number"),
+    ("How much of the budget goes to defense?", "number"),
+    ("What was the price of gold?", "money"),
+    ("What is the price elasticity?", None),
+    ("Who was president when the war ended?", "person"),  # the first question word decides
+    ("When did the man who founded it die?", "when"),
     ("When did the leaders meet?", "when"),
     ("What year was the Gulf War?", "date"),
     ("In which year was the treaty signed?", "date"),
@@ -27,7 +33,10 @@ def test_holds_kind():
     assert holds_kind("It opened on 4 May and closed in Sept. of that year.", "date")
     assert not holds_kind("The market may decide; a novel decision.", "date")
     assert holds_kind("It cost $4 billion.", "money") and holds_kind("It cost 30 million yen.", "money")
+    assert holds_kind("It cost 4 billion.", "money") and holds_kind("2 trillion rubles", "money")
     assert not holds_kind("Japan is buying 400 Tomahawk missiles.", "money")
+    assert holds_kind("Growth was fastest in the 1960s.", "date") and holds_kind("Rome fell in 476.", "date")
+    assert holds_kind("Caesar died in 44 BC.", "when") and not holds_kind("It has 476 rooms.", "when")
     assert holds_kind("It was said by Jeffrey Hornung.", "person")
     assert not holds_kind("It was said.", "person")
 
