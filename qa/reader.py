@@ -92,10 +92,10 @@ class Weights:
 
 WEIGHTS = Weights()
 # Confidence factor when the best sentence lacks what the question asks for. On SQuAD
-# (bench/abstention.py), 97-100% of right answers to "how many", "how much did it cost" and
-# "what year" questions hold a number, sum or year, against 33-87% of on-topic wrong
-# sentences: missing one is strong evidence. Only 73% of right answers to "when" hold a date
-# (against 61%; the answer is often an event: "when the war ended"), so there it is weak.
+# (bench/abstention.py), 99-100% of right answers to "how many", "how much did it cost" and
+# "what year" questions hold a number, sum or year, against 60-87% of on-topic wrong
+# sentences: missing one is strong evidence. Only 76% of right answers to "when" hold a date
+# (against 69%; the answer is often an event: "when the war ended"), so there it is weak.
 KIND_MISMATCH = {"money": 0.5, "number": 0.5, "date": 0.5, "when": 0.9}
 
 
