@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 import qa  # noqa: E402
 from qa import evaluate, reader  # noqa: E402
-from qa.pipeline import READ_PARAGRAPHS  # noqa: E402
 
 
 def best_sentence(engine: qa.QA, question: str, removed: int | None) -> reader.Candidate | None:
@@ -42,9 +41,7 @@ def best_sentence(engine: qa.QA, question: str, removed: int | None) -> reader.C
     index.dense_search = lambda kind, vector, k: keep(kind, dense_search(kind, vector, k))  # type: ignore[method-assign]
     index.lexical_search = lambda kind, q, k, **kw: keep(kind, lexical_search(kind, q, k, **kw))  # type: ignore[method-assign]
     try:
-        vector = engine.embed(question)
-        ranked = engine._ranked(question, vector, engine.settings.retriever)[:READ_PARAGRAPHS]
-        candidates = engine._candidates(question, vector, ranked, index.sentences([p for p, _ in ranked]))
+        _, _, candidates = engine._read(question, engine.settings.retriever)
     finally:
         index.dense_search, index.lexical_search = dense_search, lexical_search  # type: ignore[method-assign]
     return candidates[0] if candidates else None

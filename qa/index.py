@@ -251,12 +251,11 @@ def _reusable(folder: Path, encoder: Encoder, note: Warn) -> Index | None:
 def _refresh_stats(index: Index, documents: list[Document]) -> None:
     """Record new sizes and modification times of unchanged files (touched, copied), so that
     `stale` does not keep reporting them."""
-    stats = {d.name: _stat(d.path) for d in documents}
-    if all({k: f[k] for k in ("path", "size", "mtime_ns")} == stats[f["name"]] for f in index.manifest["files"]):
-        return
-    for entry in index.manifest["files"]:
-        entry.update(stats[entry["name"]])
-    _write_json(index.generation / "manifest.json", index.manifest)
+    paths = {d.name: d.path for d in documents}
+    files = [{**entry, **_stat(paths[entry["name"]])} for entry in index.manifest["files"]]
+    if files != index.manifest["files"]:
+        index.manifest["files"] = files
+        _write_json(index.generation / "manifest.json", index.manifest)
 
 
 def _stat(path: Path) -> dict[str, Any]:

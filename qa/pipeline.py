@@ -148,20 +148,27 @@ class QA:
         question = clean_question(question)
         top_k = self._top_k(top_k)
         threshold = self.min_score if min_score is None else min_score
-        vector = self.embed(question)
-        ranked = self._ranked(question, vector, retriever or self.settings.retriever)
-        sentences = self.index.sentences([pid for pid, _ in ranked[:READ_PARAGRAPHS]])
-        candidates = self._candidates(question, vector, ranked[:READ_PARAGRAPHS], sentences)
-        best_by_paragraph: dict[int, float] = {}
-        for candidate in candidates:
-            best_by_paragraph.setdefault(candidate.paragraph, candidate.score)
+        ranked, sentences, candidates = self._read(question, retriever or self.settings.retriever)
         if rerank:
+            best_by_paragraph: dict[int, float] = {}
+            for candidate in candidates:
+                best_by_paragraph.setdefault(candidate.paragraph, candidate.score)
             ranked = fusion.rerank(ranked, best_by_paragraph, RERANK_WEIGHT)
         span = None
         confidence = reader.confidence(question, candidates[0]) if candidates else 0.0
         if candidates and confidence >= threshold:
             span = self._span(candidates[0], confidence, sentences)
         return Answer(question, span, self._hits(ranked[:top_k]))
+
+    def _read(self, question: str, retriever: Retriever) -> tuple[list[tuple[int, float]], dict[int, Sentence],
+                                                                   list[reader.Candidate]]:
+        """Retrieve, then read: the fused paragraph ranking, the sentences of its first
+        `READ_PARAGRAPHS` paragraphs, and those sentences scored by the reader, best first."""
+        vector = self.embed(question)
+        ranked = self._ranked(question, vector, retriever)
+        head = ranked[:READ_PARAGRAPHS]
+        sentences = self.index.sentences([pid for pid, _ in head])
+        return ranked, sentences, self._candidates(question, vector, head, sentences)
 
     def _candidates(self, question: str, vector: np.ndarray, ranked: list[tuple[int, float]],
                     sentences: dict[int, Sentence]) -> list[reader.Candidate]:
