@@ -10,7 +10,7 @@ Layout of an index folder::
     index/
       CURRENT            name of the live generation (replaced atomically)
       PREVIOUS           the generation it replaced, kept for readers until the next build
-      gen-.../           one complete build
+      gen-<time>-<8>/    one complete build
         manifest.json    format, model, settings, source hashes, artifact checksums
         store.sqlite     files, paragraphs, sentences, and their FTS5 tables
         paragraphs.faiss paragraph vectors (heading context + text)
@@ -18,7 +18,8 @@ Layout of an index folder::
         sentences_in_context.faiss  sentence vectors (heading context + sentence)
 
 A build writes a new generation and only then points CURRENT at it, so a
-reader sees either the old index or the new one, never a mix.
+reader sees either the old index or the new one, never a mix. Clean-up
+removes only generations qa made, file by file, never through a link.
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ import hashlib
 import json
 import os
 import re
-import shutil
+import secrets
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +60,9 @@ FORMAT_VERSION = 3  # 2: files carry path, size and mtime; chunking carries a ve
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
+BUILDING = "BUILDING"  # in a generation until its manifest is written: what a killed build leaves
+# The names `_new_generation` gives; earlier versions' tempfile.mkdtemp names have the same shape.
+_GENERATION = re.compile(r"gen-[0-9]{8}T[0-9]{6}-[a-z0-9_]{8}")
 # What is embedded: paragraphs with their context, and sentences both alone and with it.
 VECTORS = ("paragraphs", "sentences", "sentences_in_context")
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
@@ -68,6 +71,8 @@ CHUNKING = {"version": 3, "lexical": "folded, dotted acronyms closed up, pronoun
             "embedded": "context + paragraph; sentence alone and context + sentence",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark"}
+# Everything a build writes into a generation: clean-up removes these names and nothing else.
+_GENERATION_FILES = (*ARTIFACTS, "store.sqlite-journal", "manifest.json.tmp", "manifest.json", BUILDING)
 SCHEMA = """
 CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,
                     size INTEGER, encoding TEXT);
@@ -190,12 +195,12 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
         _refresh_stats(previous, documents)
         return BuildReport(folder, counts["files"], counts["paragraphs"], counts["sentences"],
                            warnings, changes, written=False)
-    generation = Path(tempfile.mkdtemp(prefix=f"gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=folder))
+    generation = _new_generation(folder)
     try:
         counts = _write(generation, roots, documents, encoder, previous, set(changes["unchanged"]), progress)
         _publish(folder, generation)
     except BaseException:
-        shutil.rmtree(generation, ignore_errors=True)
+        _remove_generation(generation)
         raise
     return BuildReport(folder, *counts, warnings, changes, written=True)
 
@@ -340,6 +345,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     if previous is not None and "calibration" in previous.manifest:
         manifest["calibration"] = previous.manifest["calibration"]
     _write_json(generation / "manifest.json", manifest)
+    (generation / BUILDING).unlink()
     _fsync_tree(generation)
     return len(documents), next_id["paragraphs"], next_id["sentences"]
 
@@ -407,11 +413,7 @@ def _checksum(path: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    _replace_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -435,36 +437,93 @@ def _publish(folder: Path, generation: Path) -> None:
     The replaced generation (named in PREVIOUS) stays until the next build, so a
     reader that opened it a moment before the switch can finish its question.
     """
-    pointer = folder / CURRENT
-    replaced = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
-    _replace_text(folder / PREVIOUS, replaced)
-    _replace_text(pointer, generation.name)
+    replaced = _pointed(folder, CURRENT)
+    _replace_text(folder / PREVIOUS, replaced if _names_generation(folder, replaced) else "")
+    _replace_text(folder / CURRENT, generation.name)
     _fsync_dir(folder)
     _remove_unpublished(folder)
 
 
 def _replace_text(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text`` and a newline, through a fsynced ``.tmp`` beside it.
+
+    Neither is followed if it is a link: the rename replaces a link itself, and a link
+    named like the temporary file is an error, not a way to write elsewhere.
+    """
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    with tmp.open("rb") as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with open(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
+def _pointed(folder: Path, pointer: str) -> str:
+    """The name that CURRENT or PREVIOUS holds, unchecked; "" when it is absent or not a plain file."""
+    path = folder / pointer
+    if path.is_symlink() or not path.is_file():
+        return ""
+    with path.open("rb") as handle:
+        return handle.read(100).decode("utf-8", "replace").strip()
+
+
+def _names_generation(folder: Path, name: str) -> bool:
+    """Whether a name read from CURRENT or PREVIOUS may name a generation: a name qa gives, and
+    not a link's, so that following it never leads out of ``folder``."""
+    return bool(_GENERATION.fullmatch(name)) and not (folder / name).is_symlink()
+
+
+def _new_generation(folder: Path) -> Path:
+    """A new, empty generation folder, marked unfinished until its manifest is written."""
+    while True:
+        generation = folder / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+        try:
+            generation.mkdir()
+        except FileExistsError:
+            continue
+        (generation / BUILDING).touch()
+        return generation
+
+
+def _is_generation(path: Path) -> bool:
+    """Whether ``path`` is a generation that qa made: named as qa names them, a real folder
+    (not a link), holding only files a build writes, with a manifest, the unfinished-build
+    mark, or nothing (a build killed as it began)."""
+    if not _GENERATION.fullmatch(path.name) or path.is_symlink() or not path.is_dir():
+        return False
+    entries = list(path.iterdir())
+    if not all(p.name in _GENERATION_FILES and not p.is_symlink() and p.is_file() for p in entries):
+        return False
+    return not entries or any(p.name in ("manifest.json", BUILDING) for p in entries)
+
+
+def _remove_generation(generation: Path) -> None:
+    """Remove a generation that qa made: the files a build writes, by name, then the folder if
+    that emptied it. Its manifest and mark go last, so that a removal cut short leaves a
+    generation that `_is_generation` still recognises."""
+    for name in _GENERATION_FILES:
+        with contextlib.suppress(FileNotFoundError):
+            (generation / name).unlink()
+    with contextlib.suppress(OSError):
+        generation.rmdir()
+
+
 def _remove_unpublished(folder: Path) -> None:
-    """Remove generations that are neither current nor previous: old ones, and killed builds'."""
-    keep = {(folder / name).read_text(encoding="utf-8").strip()
-            for name in (CURRENT, PREVIOUS) if (folder / name).is_file()}
-    for old in folder.glob("gen-*"):
-        if old.is_dir() and old.name not in keep:
-            shutil.rmtree(old, ignore_errors=True)
+    """Remove the generations qa made that are neither current nor previous: old ones, and killed
+    builds'. Nothing else in the folder is touched, whatever its name."""
+    keep = {_pointed(folder, CURRENT), _pointed(folder, PREVIOUS)}
+    for path in folder.iterdir():
+        if path.name not in keep and _is_generation(path):
+            _remove_generation(path)
 
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     import fcntl
 
-    with (folder / LOCK).open("a") as handle:
+    fd = os.open(folder / LOCK, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+    with open(fd, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -509,12 +568,15 @@ class Index:
 
         Raises:
             IndexMissing: no index has been built there.
-            IndexCorrupt: files are missing, truncated, damaged or of an unknown format.
+            IndexCorrupt: files are missing, truncated, damaged or of an unknown format, or
+                CURRENT names anything but one of its generation folders.
         """
-        pointer = folder / CURRENT
-        if not pointer.is_file():
+        if not (folder / CURRENT).is_file():
             raise IndexMissing(f"no index in {folder}; build one with `qa index`")
-        generation = folder / pointer.read_text(encoding="utf-8").strip()
+        name = _pointed(folder, CURRENT)
+        if not _names_generation(folder, name):
+            raise _corrupt(folder, f"has CURRENT naming {name!r}, which is not one of its generation folders")
+        generation = folder / name
         try:
             manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,6 +72,17 @@ TINY = {
     "space/moon.md": "# The Moon\n\nThe Moon orbits the Earth every 27 days.\nIt has no atmosphere.\n\n"
                      "Neil Armstrong walked on the Moon in 1969.\n",
 }
+
+
+def snapshot(root: Path) -> dict[str, bytes | str | None]:
+    """Every path under ``root``: a file's bytes, a link's target, None for a folder. Links are not followed."""
+    seen: dict[str, bytes | str | None] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder, name)
+            key = path.relative_to(root).as_posix()
+            seen[key] = f"-> {os.readlink(path)}" if path.is_symlink() else None if path.is_dir() else path.read_bytes()
+    return seen
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.index import Index, build
+from qa.index import BUILDING, Index, build
 
 TESTS = Path(__file__).resolve().parent
 # A real build in a child process; only the encoder is the tests' fake, slowed down so
@@ -100,7 +100,28 @@ def test_kill_9_at_random_moments_leaves_the_old_or_the_new_index(versions, fake
     write_corpus(corpus, 2)
     build([corpus], folder, fake_encoder)  # a later build completes and tidies up
     assert answers(folder, fake_encoder) == v2
-    assert len(list(folder.glob("gen-*"))) <= 2
+    assert {p.name for p in folder.glob("gen-*")} == published(folder)
+
+
+def published(folder: Path) -> set[str]:
+    return {(folder / name).read_text().strip() for name in ("CURRENT", "PREVIOUS")} - {""}
+
+
+def test_the_next_build_removes_what_a_killed_build_left(versions, fake_encoder):
+    corpus, folder, _, v2 = versions
+    worker = start_worker(corpus, folder)
+    deadline = time.monotonic() + 60
+    while not any((g / BUILDING).exists() for g in folder.glob("gen-*")):  # it is writing its generation
+        assert worker.poll() is None and time.monotonic() < deadline, "the build ended before it could be killed"
+        time.sleep(0.005)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    debris = [g for g in folder.glob("gen-*") if g.name not in published(folder)]
+    assert debris
+    build([corpus], folder, fake_encoder)
+    assert answers(folder, fake_encoder) == v2
+    assert not any(g.exists() for g in debris)
+    assert {p.name for p in folder.glob("gen-*")} == published(folder)
 
 
 def test_questions_during_a_build_read_the_old_index_until_the_switch(versions, fake_encoder):

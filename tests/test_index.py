@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FakeEncoder
+from conftest import FakeEncoder, snapshot
 
 from qa import index as index_module
 from qa.corpus import split_paragraphs
@@ -294,3 +296,63 @@ def test_hard_inputs_are_skipped_or_decoded_and_the_rest_is_answerable(tmp_path,
     answer = engine.ask("What is the highest mountain in Japan?")
     assert answer.span.citation.file == "名前 with spaces.md"
     assert engine.ask("café chaud à Montréal", min_score=0).span.citation.file == "latin 1 é.txt"
+
+
+# --- an index folder is qa's own (issue 13) ----------------------------------------------------
+
+def test_clean_up_removes_qa_debris_and_nothing_else(tiny_index: Path, tiny_corpus: Path, fake_encoder):
+    theirs = {"gen-photos/holiday.jpg": b"\xff\xd8 a photo", "notes.txt": b"Buy milk.\n",
+              # named like a generation, holding a manifest, but also a file no build writes
+              "gen-20240101T000000-abcdefgh/manifest.json": b"{}",
+              "gen-20240101T000000-abcdefgh/holiday.jpg": b"\xff\xd8 another photo"}
+    for name, data in theirs.items():
+        (tiny_index / name).parent.mkdir(exist_ok=True)
+        (tiny_index / name).write_bytes(data)
+    killed = tiny_index / "gen-20240101T000000-killed00"  # a build killed while writing
+    killed.mkdir()
+    (killed / index_module.BUILDING).touch()
+    (killed / "store.sqlite").write_bytes(b"SQLite format 3\x00 half")
+    just_begun = tiny_index / "gen-20240101T000000-begun000"  # killed before its mark was written
+    just_begun.mkdir()
+    build([tiny_corpus], tiny_index, fake_encoder, rebuild=True)
+    build([tiny_corpus], tiny_index, fake_encoder, rebuild=True)
+    after = snapshot(tiny_index)
+    assert {name: after.get(name) for name in theirs} == theirs
+    assert not killed.exists() and not just_begun.exists()
+    published = {(tiny_index / name).read_text().strip() for name in ("CURRENT", "PREVIOUS")}
+    assert {p.name for p in tiny_index.glob("gen-2*")} == published | {"gen-20240101T000000-abcdefgh"}
+
+
+def test_a_link_named_like_a_generation_is_never_followed_by_clean_up(tiny_index, tiny_corpus, tmp_path,
+                                                                       fake_encoder):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "store.sqlite").write_bytes(b"someone else's database")
+    (elsewhere / "manifest.json").write_text("{}")
+    link = tiny_index / "gen-20240101T000000-linked00"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    before = snapshot(elsewhere)
+    build([tiny_corpus], tiny_index, fake_encoder, rebuild=True)
+    build([tiny_corpus], tiny_index, fake_encoder, rebuild=True)
+    assert link.is_symlink() and snapshot(elsewhere) == before
+
+
+@pytest.mark.parametrize("pointer", ["relative", "absolute", "link"])
+def test_current_naming_anything_but_a_generation_is_a_damaged_index(tiny_index, tiny_corpus, tmp_path,
+                                                                     fake_encoder, pointer):
+    elsewhere = tmp_path / "elsewhere"  # a complete generation, outside the index folder
+    shutil.copytree(Index.open(tiny_index).generation, elsewhere)
+    name = {"relative": "../elsewhere", "absolute": str(elsewhere), "link": "gen-20240101T000000-linked00"}[pointer]
+    if pointer == "link":
+        (tiny_index / name).symlink_to(elsewhere, target_is_directory=True)
+    (tiny_index / "CURRENT").write_text(f"{name}\n")
+    before = snapshot(elsewhere)
+    problem = f"has CURRENT naming {name!r}, which is not one of its generation folders"
+    with pytest.raises(IndexCorrupt, match=re.escape(f"{problem}; rebuild it with `qa index --rebuild`")):
+        Index.open(tiny_index)
+    seen: list[str] = []
+    build([tiny_corpus], tiny_index, fake_encoder, warn=seen.append)
+    assert seen == [f"rebuilding from scratch: the index in {tiny_index} {problem}"]
+    assert (tiny_index / "PREVIOUS").read_text() == "\n"  # the bad name is not carried on
+    assert Index.open(tiny_index).generation.parent == tiny_index
+    assert snapshot(elsewhere) == before
