@@ -8,6 +8,7 @@
 Layout of an index folder::
 
     index/
+      qa-index.json      marks the folder as qa's: qa writes and removes only in folders holding it
       CURRENT            name of the live generation (replaced atomically)
       PREVIOUS           the generation it replaced, kept for readers until the next build
       gen-<time>-<8>/    one complete build
@@ -18,8 +19,9 @@ Layout of an index folder::
         sentences_in_context.faiss  sentence vectors (heading context + sentence)
 
 A build writes a new generation and only then points CURRENT at it, so a
-reader sees either the old index or the new one, never a mix. Clean-up
-removes only generations qa made, file by file, never through a link.
+reader sees either the old index or the new one, never a mix. A folder becomes
+an index only when it is new or empty, and clean-up removes only generations
+qa made, file by file, never through a link.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ FORMAT_VERSION = 3  # 2: files carry path, size and mtime; chunking carries a ve
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
+MARKER = "qa-index.json"
+# The mark's own version is the folder layout's (this file, CURRENT, PREVIOUS, .lock, generations),
+# not the generations' format, which each manifest carries.
+MARK = {"made_by": "qa", "layout_version": 1,
+        "note": "qa writes, replaces and removes files only in folders holding this file, and only its own"}
 BUILDING = "BUILDING"  # in a generation until its manifest is written: what a killed build leaves
 # The names `_new_generation` gives; earlier versions' tempfile.mkdtemp names have the same shape.
 _GENERATION = re.compile(r"gen-[0-9]{8}T[0-9]{6}-[a-z0-9_]{8}")
@@ -156,7 +163,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         progress: ``progress(label, total)`` returns a callback advanced per embedded text.
 
     Raises:
-        BadInput: a path is missing, or nothing indexable was found.
+        BadInput: a path is missing, nothing indexable was found, or ``folder`` holds files
+            that qa did not make.
         IndexBusy: another build of this folder is running.
     """
     warnings: list[str] = []
@@ -167,7 +175,7 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
             warn(message)
 
     documents = _read_corpus(paths, max_file_bytes, note)
-    folder.mkdir(parents=True, exist_ok=True)
+    _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
         previous = None if rebuild else _reusable(folder, encoder, note)
@@ -474,6 +482,56 @@ def _names_generation(folder: Path, name: str) -> bool:
     return bool(_GENERATION.fullmatch(name)) and not (folder / name).is_symlink()
 
 
+def _claim(folder: Path) -> None:
+    """Make sure qa may write in ``folder``: it carries qa's mark, or gets it (see `_marked`).
+
+    Raises:
+        BadInput: the folder holds files qa did not make; then nothing is written.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if not _marked(folder):
+        _write_json(folder / MARKER, MARK)
+
+
+def _marked(folder: Path) -> bool:
+    """Whether ``folder`` carries qa's mark; False for one that may get it: an empty folder, or one
+    holding only what an earlier qa wrote before it marked its folders. A link given as the folder
+    is followed: what counts is the folder it leads to.
+
+    Raises:
+        BadInput: the folder holds anything else.
+    """
+    mark = folder / MARKER
+    if not mark.is_symlink() and mark.is_file():
+        try:
+            data = json.loads(mark.read_text(encoding="utf-8"))
+        except ValueError:
+            data = None  # not qa's mark
+        if isinstance(data, dict) and data.get("made_by") == "qa":
+            return True
+    foreign = [path.name for path in sorted(folder.iterdir()) if not _unmarked_but_ours(path)]
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise BadInput(f"{folder} is not empty and not a qa index (it holds {foreign[0]}{more}); "
+                       "give --index (or QA_INDEX) a new or empty folder")
+    return False
+
+
+def _unmarked_but_ours(path: Path) -> bool:
+    """Whether an entry of an unmarked folder is one that qa made: CURRENT or PREVIOUS naming a
+    generation, an empty .lock, a generation, or the mark another build is writing this moment."""
+    if path.name not in (CURRENT, PREVIOUS, LOCK, f"{MARKER}.tmp"):
+        return _is_generation(path)
+    if path.is_symlink() or not path.is_file():
+        return False
+    if path.name == LOCK:
+        return path.stat().st_size == 0
+    if path.name == f"{MARKER}.tmp":
+        return True
+    name = _pointed(path.parent, path.name)
+    return _names_generation(path.parent, name) or (path.name == PREVIOUS and name == "")
+
+
 def _new_generation(folder: Path) -> Path:
     """A new, empty generation folder, marked unfinished until its manifest is written."""
     while True:
@@ -543,8 +601,16 @@ def _corrupt(folder: Path, problem: str) -> IndexCorrupt:
 
 
 def exists(folder: Path) -> bool:
-    """Whether ``folder`` holds a published index."""
-    return (folder / CURRENT).is_file()
+    """Whether ``folder`` holds a published index.
+
+    Raises:
+        BadInput: ``folder`` holds files that qa did not make, so no index can be built there.
+    """
+    if (folder / CURRENT).is_file():
+        return True
+    if folder.is_dir():
+        _marked(folder)
+    return False
 
 
 class Index:
@@ -570,11 +636,13 @@ class Index:
             IndexMissing: no index has been built there.
             IndexCorrupt: files are missing, truncated, damaged or of an unknown format, or
                 CURRENT names anything but one of its generation folders.
+            BadInput: ``folder`` holds files that qa did not make (it is not an index).
         """
-        if not (folder / CURRENT).is_file():
+        if not exists(folder):
             raise IndexMissing(f"no index in {folder}; build one with `qa index`")
         name = _pointed(folder, CURRENT)
         if not _names_generation(folder, name):
+            _marked(folder)  # someone's own folder, with a file named CURRENT, is not a damaged index
             raise _corrupt(folder, f"has CURRENT naming {name!r}, which is not one of its generation folders")
         generation = folder / name
         try:
@@ -714,6 +782,7 @@ class Index:
 
     def store_calibration(self, calibration: dict[str, Any]) -> None:
         """Save a calibrated abstention threshold in the manifest, for `qa ask` to use."""
+        _claim(self.folder)
         self.manifest["calibration"] = calibration
         _write_json(self.generation / "manifest.json", self.manifest)
 

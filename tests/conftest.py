@@ -86,6 +86,17 @@ def snapshot(root: Path) -> dict[str, bytes | str | None]:
 
 
 @pytest.fixture
+def user_folder(tmp_path: Path) -> Path:
+    """Someone's own folder, with names that an index uses too (the reproduction in issue 13)."""
+    root = tmp_path / "work"
+    (root / "gen-photos").mkdir(parents=True)
+    (root / "gen-photos" / "holiday.jpg").write_bytes(b"\xff\xd8\xff\xe0 a holiday")
+    (root / "CURRENT").write_text("what I am working on\n")
+    (root / "notes.txt").write_text("Buy milk.\n")
+    return root
+
+
+@pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     root = tmp_path / "corpus"
     for name, text in TINY.items():

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 from typer.testing import CliRunner
 
 from qa.cli import app
@@ -244,3 +245,29 @@ def test_ask_dash_with_nothing_on_stdin_is_bad_input(env):
     result = run("ask", "-", stdin="\n  \n")
     assert result.exit_code == 2
     assert "no questions on standard input" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "via_env"), [
+    (["index", "{corpus}", "--index", "{work}"], False),
+    (["index", "{corpus}", "--rebuild"], True),
+    (["ask", "Who walked on the Moon?", "--index", "{work}"], False),
+    (["search", "Moon"], True),
+    (["info"], True),
+])
+def test_a_folder_that_is_not_an_index_is_refused_in_one_line(user_folder, tiny_corpus, fake_encoder,
+                                                              monkeypatch, args, via_env):
+    monkeypatch.setenv("QA_MODEL", "fake-hash")
+    monkeypatch.setenv("QA_CORPUS", str(tiny_corpus))
+    if via_env:
+        monkeypatch.setenv("QA_INDEX", str(user_folder))
+    before = snapshot(user_folder)
+    result = run(*(a.format(corpus=tiny_corpus, work=user_folder) for a in args))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"qa: error: {user_folder} is not empty and not a qa index (it holds CURRENT and 2 more); "
+        "give --index (or QA_INDEX) a new or empty folder\n")
+    assert snapshot(user_folder) == before
+    (user_folder / "CURRENT").unlink()  # without a CURRENT, `qa ask` would build an index first: refused too
+    result = run(*(a.format(corpus=tiny_corpus, work=user_folder) for a in args))
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "is not empty and not a qa index (it holds gen-photos and 1 more)" in result.stderr

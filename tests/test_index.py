@@ -300,6 +300,57 @@ def test_hard_inputs_are_skipped_or_decoded_and_the_rest_is_answerable(tmp_path,
 
 # --- an index folder is qa's own (issue 13) ----------------------------------------------------
 
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_a_folder_that_is_not_an_index_is_refused_and_left_as_it_was(user_folder, tiny_corpus, fake_encoder,
+                                                                       rebuild):
+    before = snapshot(user_folder)
+    with pytest.raises(BadInput, match=re.escape(f"{user_folder} is not empty and not a qa index (it holds "
+                                                 "CURRENT and 2 more); give --index (or QA_INDEX) a new or "
+                                                 "empty folder")):
+        build([tiny_corpus], user_folder, fake_encoder, rebuild=rebuild)
+    assert snapshot(user_folder) == before
+
+
+def test_a_new_or_empty_folder_becomes_a_marked_index(tmp_path: Path, tiny_corpus: Path, fake_encoder):
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "new" / "nested"):
+        build([tiny_corpus], folder, fake_encoder)
+        assert json.loads((folder / index_module.MARKER).read_text())["made_by"] == "qa"
+        assert Index.open(folder).manifest["counts"]["files"] == 2
+
+
+def test_an_index_built_before_the_mark_is_adopted_unless_it_holds_anything_else(tiny_index, tiny_corpus,
+                                                                                  fake_encoder):
+    legacy = Index.open(tiny_index).generation.rename(tiny_index / "gen-20240101T000000-ab_cd12x")  # mkdtemp's
+    (tiny_index / "CURRENT").write_text(f"{legacy.name}\n")
+    (tiny_index / index_module.MARKER).unlink()
+    (tiny_index / "notes.txt").write_text("mine\n")
+    before = snapshot(tiny_index)
+    with pytest.raises(BadInput, match=r"holds notes\.txt\)"):
+        build([tiny_corpus], tiny_index, fake_encoder)
+    assert snapshot(tiny_index) == before
+
+    (tiny_index / "notes.txt").unlink()
+    (tiny_corpus / "extra.txt").write_text("Cherries are small and red.\n")
+    build([tiny_corpus], tiny_index, fake_encoder)
+    assert (tiny_index / index_module.MARKER).is_file()
+    assert (tiny_index / "PREVIOUS").read_text() == f"{legacy.name}\n" and legacy.is_dir()
+    (tiny_corpus / "extra.txt").write_text("Cherries are small, red and sweet.\n")
+    build([tiny_corpus], tiny_index, fake_encoder)
+    assert not legacy.exists()  # an earlier qa's generation is cleaned up like any other
+
+
+def test_the_default_index_folder_is_committed_with_its_mark_beside_its_readme(tmp_path, tiny_corpus, fake_encoder):
+    committed = Path(__file__).resolve().parents[1] / "index"
+    folder = tmp_path / "index"  # a copy of what a fresh clone has: the developer's own index stays untouched
+    folder.mkdir()
+    for name in ("README.md", index_module.MARKER):
+        shutil.copy(committed / name, folder / name)
+    build([tiny_corpus], folder, fake_encoder)
+    assert (folder / "README.md").read_bytes() == (committed / "README.md").read_bytes()
+    assert Index.open(folder).manifest["counts"]["files"] == 2
+
+
 def test_clean_up_removes_qa_debris_and_nothing_else(tiny_index: Path, tiny_corpus: Path, fake_encoder):
     theirs = {"gen-photos/holiday.jpg": b"\xff\xd8 a photo", "notes.txt": b"Buy milk.\n",
               # named like a generation, holding a manifest, but also a file no build writes
@@ -356,3 +407,20 @@ def test_current_naming_anything_but_a_generation_is_a_damaged_index(tiny_index,
     assert (tiny_index / "PREVIOUS").read_text() == "\n"  # the bad name is not carried on
     assert Index.open(tiny_index).generation.parent == tiny_index
     assert snapshot(elsewhere) == before
+
+
+def test_a_link_given_as_the_index_folder_leads_to_an_empty_folder_or_an_index(tmp_path, tiny_corpus,
+                                                                              user_folder, fake_encoder):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "to-empty").symlink_to(empty, target_is_directory=True)
+    build([tiny_corpus], tmp_path / "to-empty", fake_encoder)
+    assert (empty / index_module.MARKER).is_file()
+    build([tiny_corpus], tmp_path / "to-empty", fake_encoder, rebuild=True)  # now it leads to an index
+    assert Index.open(tmp_path / "to-empty").manifest["counts"]["files"] == 2
+
+    (tmp_path / "to-work").symlink_to(user_folder, target_is_directory=True)
+    before = snapshot(user_folder)
+    with pytest.raises(BadInput, match="not empty and not a qa index"):
+        build([tiny_corpus], tmp_path / "to-work", fake_encoder)
+    assert snapshot(user_folder) == before and (tmp_path / "to-work").is_symlink()
