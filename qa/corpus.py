@@ -91,10 +91,11 @@ def read_document(path: Path, name: str) -> tuple[Document, str | None]:
     return Document(name, path, text, encoding, hashlib.sha256(data).hexdigest()), warning
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
+def discover(paths: Iterable[Path], skip: Path | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
     """Find the indexable files under ``paths`` (folders recursively, or files).
 
-    Hidden files and folders are skipped silently; files with other suffixes
+    Hidden files and folders are skipped silently, and so is ``skip`` (the index
+    being built, when it lies inside a corpus folder); files with other suffixes
     are skipped with a warning. Symlinked folders are not followed, so a link
     loop cannot trap the walk.
 
@@ -109,7 +110,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
     for root in paths:
         if not root.exists():
             raise BadInput(f"corpus path not found: {root}")
-        candidates = [(root, root.name)] if root.is_file() else list(_walk(root))
+        candidates = [(root, root.name)] if root.is_file() else list(_walk(root, skip))
         for path, name in candidates:
             if path.suffix.lower() in SUFFIXES:
                 found.append((path, name))
@@ -124,9 +125,12 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
     return found, warnings
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+def _walk(root: Path, skip: Path | None = None) -> Iterator[tuple[Path, str]]:
+    # Links are not followed, so a folder's path under ``root`` is its real path under root's.
+    real_root, real_skip = root.resolve(), skip.resolve() if skip else None
+    skipped = root / real_skip.relative_to(real_root) if real_skip and real_root in real_skip.parents else None
     for folder, dirs, files in os.walk(root, onerror=None, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(folder, d) != skipped)
         for file in sorted(files):
             path = Path(folder, file)
             if file.startswith(".") or not path.is_file():

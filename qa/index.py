@@ -163,8 +163,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         progress: ``progress(label, total)`` returns a callback advanced per embedded text.
 
     Raises:
-        BadInput: a path is missing, nothing indexable was found, or ``folder`` holds files
-            that qa did not make.
+        BadInput: a path is missing or inside ``folder``, nothing indexable was found, or
+            ``folder`` holds files that qa did not make.
         IndexBusy: another build of this folder is running.
     """
     warnings: list[str] = []
@@ -174,7 +174,11 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         if warn:
             warn(message)
 
-    documents = _read_corpus(paths, max_file_bytes, note)
+    for path in paths:
+        if folder.resolve() in (path.resolve(), *path.resolve().parents):
+            raise BadInput(f"corpus path {path} is inside the index folder {folder}; "
+                           "keep the documents outside it")
+    documents = _read_corpus(paths, max_file_bytes, note, skip=folder)
     _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
@@ -213,8 +217,8 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
     return BuildReport(folder, *counts, warnings, changes, written=True)
 
 
-def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, note: Warn) -> list[Document]:
-    files, skipped = discover(paths)
+def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, note: Warn, skip: Path) -> list[Document]:
+    files, skipped = discover(paths, skip=skip)
     for message in skipped:
         note(message)
     documents: list[Document] = []

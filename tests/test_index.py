@@ -424,3 +424,25 @@ def test_a_link_given_as_the_index_folder_leads_to_an_empty_folder_or_an_index(t
     with pytest.raises(BadInput, match="not empty and not a qa index"):
         build([tiny_corpus], tmp_path / "to-work", fake_encoder)
     assert snapshot(user_folder) == before and (tmp_path / "to-work").is_symlink()
+
+
+def test_an_index_inside_the_corpus_is_left_out_of_the_walk(tiny_corpus: Path, fake_encoder):
+    folder = tiny_corpus / "index"
+    build([tiny_corpus], folder, fake_encoder)
+    (folder / "README.md").write_text("# index\n\nWhere the index goes.\n")  # as in this repository
+    seen: list[str] = []
+    report = build([tiny_corpus], folder, fake_encoder, rebuild=True, warn=seen.append)
+    assert seen == []
+    assert [f["name"] for f in Index.open(folder).manifest["files"]] == ["fruit.txt", "space/moon.md"]
+    assert report.files == 2
+
+
+def test_a_corpus_inside_the_index_folder_is_refused(tiny_index: Path, fake_encoder):
+    docs = tiny_index / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Some text to index.\n")
+    before = snapshot(tiny_index)
+    for corpus in (docs, docs / "a.txt", tiny_index):
+        with pytest.raises(BadInput, match=re.escape(f"corpus path {corpus} is inside the index folder {tiny_index}")):
+            build([corpus], tiny_index, fake_encoder)
+    assert snapshot(tiny_index) == before
