@@ -164,6 +164,7 @@ def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -
         None when an export is ready, else why there is none (questions then use
         sentence-transformers).
     """
+    import contextlib
     import shutil
     import tempfile
 
@@ -172,6 +173,8 @@ def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -
     folder = onnx_folder(encoder.fingerprint)
     if (folder / onnx_encoder.CONFIG).is_file():
         return None
+    if os.path.lexists(folder):  # not an export: never replaced
+        return f"{folder} is in the way"
     if isinstance(encoder, LazyEncoder):
         encoder = encoder.loaded
     if not isinstance(encoder, SentenceTransformerEncoder):
@@ -182,6 +185,7 @@ def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -
     folder.parent.mkdir(parents=True, exist_ok=True)
     if status:
         status(f"Exporting {encoder.name} to ONNX for fast questions (once per model, into {folder.parent})")
+    # Only this fresh staging folder is ever removed: the rename below never replaces an export.
     staging = Path(tempfile.mkdtemp(prefix=f".{encoder.fingerprint}-", dir=folder.parent))
     try:
         reason = onnx_encoder.export(encoder, staging)
@@ -192,7 +196,8 @@ def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -
             except OSError:
                 pass  # another process exported it first: theirs is as good
         else:
-            failed.write_text(reason + "\n", encoding="utf-8")
+            with contextlib.suppress(FileExistsError), failed.open("x", encoding="utf-8") as handle:
+                handle.write(reason + "\n")
         return reason
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -152,25 +152,35 @@ def squad_corpus(path: Path, folder: Path) -> list[GoldQuestion]:
 
     One file per article (``NN_Title.txt``), one paragraph per context in article
     order, separated by blank lines, so paragraph N of a file is context N.
+
+    Raises:
+        BadInput: ``folder`` holds anything but these files (an earlier run's); nothing is written then.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["data"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"{path} is not a SQuAD JSON file: {exc}") from None
-    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
     questions = []
     for number, article in enumerate(data, start=1):
         name = f"{number:02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', article['title'])}.txt"
         contexts = [re.sub(r"\s*\n\s*", " ", p["context"]).strip() for p in article["paragraphs"]]
-        target = folder / name
-        text = "\n\n".join(contexts) + "\n"
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            target.write_text(text, encoding="utf-8")
+        files[name] = "\n\n".join(contexts) + "\n"
         for paragraph, p in enumerate(article["paragraphs"], start=1):
             for qa_item in p["qas"]:
                 answers = tuple(dict.fromkeys(a["text"] for a in qa_item["answers"]))
                 questions.append(GoldQuestion(qa_item["id"], qa_item["question"], answers,
                                               frozenset({(name, paragraph)})))
+    folder.mkdir(parents=True, exist_ok=True)
+    # The folder lies in the cache, but QA_CACHE may point anywhere: replace only our own files.
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in files or p.is_symlink() or not p.is_file())
+    if foreign:
+        raise BadInput(f"{folder} holds {foreign[0]}, which qa did not write there; "
+                       "move it away or set QA_CACHE to another folder")
+    for name, text in files.items():
+        target = folder / name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
     return questions
 
 

@@ -3,8 +3,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 
-from qa.embedding import LazyEncoder, model_fingerprint, resolve_model
+from qa.embedding import (
+    LazyEncoder,
+    SentenceTransformerEncoder,
+    ensure_onnx,
+    model_fingerprint,
+    onnx_folder,
+    resolve_model,
+)
 
 
 def test_the_default_model_resolves_to_the_bundled_copy():
@@ -32,3 +40,26 @@ def test_a_lazy_encoder_knows_its_model_without_loading_it(monkeypatch: pytest.M
     assert lazy.fingerprint == model_fingerprint(resolve_model("all-MiniLM-L6-v2"))
     with pytest.raises(AssertionError, match="loaded"):
         lazy.encode(["x"])
+
+
+def test_an_onnx_export_never_replaces_a_folder_in_its_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("QA_CACHE", str(tmp_path / "cache"))
+    encoder = SentenceTransformerEncoder.__new__(SentenceTransformerEncoder)  # no model needed: export is faked
+    encoder.name, encoder.fingerprint = "some-model", "0123456789abcdef"
+
+    def export(encoder, folder: Path) -> None:
+        (folder / "onnx.json").write_text("{}")
+        (folder / "model.onnx").write_bytes(b"an export")
+
+    monkeypatch.setattr("qa.onnx_encoder.export", export)
+    folder = onnx_folder(encoder.fingerprint)
+    folder.mkdir(parents=True)
+    (folder / "mine.txt").write_text("not an export\n")
+    before = snapshot(tmp_path)
+    assert ensure_onnx(encoder) == f"{folder} is in the way"
+    assert snapshot(tmp_path) == before
+    (folder / "mine.txt").unlink()
+    folder.rmdir()
+    assert ensure_onnx(encoder) is None
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no staging folder left
+    assert (folder / "model.onnx").read_bytes() == b"an export"

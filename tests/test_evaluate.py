@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 
 from qa.errors import BadInput
 from qa.evaluate import (
@@ -148,3 +149,29 @@ def test_squad_contexts_become_numbered_paragraphs(tmp_path: Path):
         ("x1", ("First",), [("01_Super_Bowl_50.txt", 1)]), ("x2", ("Second",), [("01_Super_Bowl_50.txt", 2)])]
     text = (tmp_path / "corpus" / "01_Super_Bowl_50.txt").read_text()
     assert text == "First context. With a blank line.\n\nSecond context.\n"
+
+
+@pytest.mark.parametrize("intruder", ["file", "link"])
+def test_a_squad_corpus_folder_is_written_only_when_it_holds_nothing_but_its_own_files(tmp_path, intruder):
+    squad = {"version": "1.1", "data": [{"title": "Normans", "paragraphs": [
+        {"context": "The Normans lived in Normandy.", "qas": []}]}]}
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(squad))
+    corpus = tmp_path / "corpus"
+    squad_corpus(path, corpus)
+    (corpus / "01_Normans.txt").write_text("changed since\n")
+    squad_corpus(path, corpus)  # its own file: written again
+    assert (corpus / "01_Normans.txt").read_text() == "The Normans lived in Normandy.\n"
+
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("someone's notes\n")
+    if intruder == "file":
+        (corpus / "01_Normans.txt").write_text("changed since\n")
+        (corpus / "notes.txt").write_text("mine\n")
+    else:
+        (corpus / "01_Normans.txt").unlink()
+        (corpus / "01_Normans.txt").symlink_to(elsewhere)
+    before = snapshot(tmp_path)
+    with pytest.raises(BadInput, match="which qa did not write there; move it away or set QA_CACHE"):
+        squad_corpus(path, corpus)
+    assert snapshot(tmp_path) == before
