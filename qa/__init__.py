@@ -19,21 +19,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, QAError
+    from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, ModelMissing, QAError
     from qa.pipeline import QA, build_index, open_index
-    from qa.settings import Retriever, Settings
+    from qa.settings import Reader, Retriever, Settings
     from qa.types import Answer, Citation, Hit, Span
 
 _EXPORTS = {
     "QA": "qa.pipeline", "build_index": "qa.pipeline", "open_index": "qa.pipeline",
     "Answer": "qa.types", "Citation": "qa.types", "Hit": "qa.types", "Span": "qa.types",
-    "Retriever": "qa.settings", "Settings": "qa.settings",
+    "Reader": "qa.settings", "Retriever": "qa.settings", "Settings": "qa.settings",
     "QAError": "qa.errors", "BadInput": "qa.errors", "IndexBusy": "qa.errors", "IndexCorrupt": "qa.errors",
-    "IndexMismatch": "qa.errors", "IndexMissing": "qa.errors",
+    "IndexMismatch": "qa.errors", "IndexMissing": "qa.errors", "ModelMissing": "qa.errors",
 }
 __all__ = [
     "QA", "Answer", "BadInput", "Citation", "Hit", "IndexBusy", "IndexCorrupt", "IndexMismatch",
-    "IndexMissing", "QAError", "Retriever", "Settings", "Span", "build_index", "open_index",
+    "IndexMissing", "ModelMissing", "QAError", "Reader", "Retriever", "Settings", "Span", "build_index", "open_index",
 ]
 
 

@@ -13,13 +13,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from qa.errors import BadInput, QAError
-from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Retriever, Settings, cache_dir
+from qa.settings import MAX_QUESTION_CHARS, Fusion, Reader, Retriever, Settings, cache_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -41,6 +42,16 @@ TopKOption = Annotated[int | None, typer.Option("--top-k", min=1, help="Passages
 RetrieverOption = Annotated[Retriever | None, typer.Option("--retriever", help="Passage ranking [default: hybrid].")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
 FusionOption = Annotated[Fusion | None, typer.Option("--fusion", help="How rankings are fused [default: combsum].")]
+ReaderOption = Annotated[Reader | None, typer.Option("--reader", help="What picks the answer: the trained model's short span, or the heuristic's whole sentence [default: trained].")]
+
+
+class Articles(str, Enum):
+    """Which SQuAD articles' questions `qa eval` asks."""
+
+    odd = "odd"
+    even = "even"
+
+
 RerankOption = Annotated[bool, typer.Option("--rerank/--no-rerank", help="Order passages by the best sentence in each.")]
 
 
@@ -84,11 +95,10 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def _settings(index: Path | None, fusion: Fusion | None = None) -> Settings:
+def _settings(index: Path | None, fusion: Fusion | None = None, reader: Reader | None = None) -> Settings:
     settings = Settings.from_env()
-    if index is not None:
-        settings = replace(settings, index=index)
-    return replace(settings, fusion=fusion) if fusion is not None else settings
+    given: dict[str, Any] = {"index": index, "fusion": fusion, "reader": reader}
+    return replace(settings, **{name: value for name, value in given.items() if value is not None})
 
 
 def _say(message: str) -> None:
@@ -191,9 +201,10 @@ def ask_command(
     index: IndexOption = None,
     top_k: TopKOption = None,
     retriever: RetrieverOption = None,
-    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: calibrated, else 0.35].")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Abstain below this confidence [default: the reader's calibrated threshold].")] = None,
     rerank: RerankOption = True,
     fusion: FusionOption = None,
+    reader: ReaderOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question with a verbatim quote and its citation, or say none was found."""
@@ -202,7 +213,7 @@ def ask_command(
     questions = _questions(question)
     if question != "-":
         clean_question(question)  # reject an empty question before any index work
-    engine = _open(_settings(index, fusion))
+    engine = _open(_settings(index, fusion, reader))
     out = _stdout()
     for text in questions:
         if len(text.strip()) > MAX_QUESTION_CHARS:
@@ -211,7 +222,7 @@ def ask_command(
         if as_json:
             sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
         else:
-            _render_answer(out, answer, engine)
+            _render_answer(out, answer)
 
 
 @app.command("search")
@@ -237,9 +248,12 @@ def search_command(
 def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None:
     """Show what the index holds: files, paragraphs, model, when it was built."""
     from qa.index import Index
+    from qa.pipeline import QA
 
-    folder = _settings(index).index
-    manifest = Index.open(folder).manifest
+    settings = _settings(index)
+    folder = settings.index
+    engine = QA(Index.open(folder), settings)
+    manifest = engine.index.manifest
     counts = manifest["counts"]
     summary = {
         "index": str(folder),
@@ -249,8 +263,9 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
         **counts,
         "chunks": counts["paragraphs"] + counts["sentences"],  # embedded units: paragraphs and sentences
         "corpus": manifest["corpus"],
-        "min_score": manifest.get("calibration", {}).get("min_score", DEFAULT_MIN_SCORE),
-        "calibrated": "calibration" in manifest,
+        "reader": engine.settings.reader.value,
+        "min_score": engine.min_score,
+        "calibrated": manifest.get("calibration", {}).get("reader", Reader.heuristic.value) == engine.settings.reader.value,
     }
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
@@ -263,7 +278,7 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
     _stdout().print(table)
 
 
-def _squad_engine(gold: Path, settings: Settings, index: Path | None):
+def _squad_engine(gold: Path, settings: Settings, index: Path | None, articles: str | None = None):
     """Write a SQuAD file's contexts as a corpus in the cache, index it (incrementally), and open it."""
     import hashlib
 
@@ -271,7 +286,7 @@ def _squad_engine(gold: Path, settings: Settings, index: Path | None):
 
     digest = hashlib.sha256(gold.read_bytes()).hexdigest()[:12]
     folder = cache_dir() / f"squad-{digest}"
-    questions = evaluate.squad_corpus(gold, folder / "corpus")
+    questions = evaluate.squad_corpus(gold, folder / "corpus", articles)
     settings = replace(settings, corpus=folder / "corpus", index=index or folder / "index")
     _build(None, settings, None)
     return _open(settings), questions
@@ -293,6 +308,8 @@ def eval_command(
     store: Annotated[bool, typer.Option("--store", help="With --calibrate: save the threshold with the index for `qa ask`.")] = False,
     rerank: RerankOption = True,
     fusion: FusionOption = None,
+    reader: ReaderOption = None,
+    articles: Annotated[Articles | None, typer.Option("--articles", help="SQuAD only: ask the questions of the articles at odd or even positions (from 0); the corpus stays whole.")] = None,
     fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="NAME=VALUE: exit 1 if a metric is below VALUE (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -304,9 +321,11 @@ def eval_command(
         raise typer.BadParameter("--store needs --calibrate", param_hint="--store")
     if not gold.is_file():
         raise BadInput(f"gold set not found: {gold}")
-    settings = _settings(index, fusion)
+    settings = _settings(index, fusion, reader)
     if evaluate.is_squad(gold):
-        engine, questions = _squad_engine(gold, settings, index)
+        engine, questions = _squad_engine(gold, settings, index, articles.value if articles else None)
+    elif articles is not None:
+        raise BadInput("--articles applies to SQuAD files only")
     else:
         questions = evaluate.load_gold(gold)
         engine = _open(settings)
@@ -318,14 +337,14 @@ def eval_command(
     results = evaluate.run(engine, questions, top_k=top_k, retriever=retriever, min_score=threshold,
                            rerank=rerank, progress=tick)
     summary = {"gold": str(gold), "retriever": (retriever or settings.retriever).value, "rerank": rerank,
-               "fusion": settings.fusion.value,
+               "fusion": settings.fusion.value, "reader": settings.reader.value,
                "min_score": threshold, **evaluate.summarize(results)}
     if calibrate:
         best, accuracy = evaluate.calibrate(results)
         summary["calibrated_min_score"] = best
         summary["calibrated_overall_accuracy"] = accuracy
         if store:
-            engine.index.store_calibration({"min_score": best, "gold": gold.name,
+            engine.index.store_calibration({"min_score": best, "reader": settings.reader.value, "gold": gold.name,
                                             "questions": len(results), "overall_accuracy": accuracy})
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:
@@ -376,7 +395,7 @@ def _where(hit_or_citation) -> str:
     return f"{c.file} ¶{c.paragraph} (line {c.line})"
 
 
-def _render_answer(out: Console, answer: Answer, engine: QA) -> None:
+def _render_answer(out: Console, answer: Answer) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
@@ -385,11 +404,9 @@ def _render_answer(out: Console, answer: Answer, engine: QA) -> None:
         if answer.passages:
             out.print(Text("Closest passages:", style="dim"))
     else:
-        span = answer.span
-        paragraph = engine.index.paragraph_at(span.citation.file, span.citation.paragraph)
-        body = Text(paragraph.text)
-        body.stylize("bold black on yellow", span.citation.start - paragraph.start,
-                     span.citation.end - paragraph.start)
+        span, context = answer.span, answer.span.context
+        body = Text(context.text)
+        body.stylize("bold black on yellow", span.citation.start - context.start, span.citation.end - context.start)
         title = Text.assemble(("Answer", "bold green"), f"  {_where(span.citation)}",
                               f"  confidence {span.score:.2f}")
         out.print(Text(span.text, style="bold"))

@@ -37,3 +37,7 @@ class IndexMismatch(QAError):
 
 class IndexBusy(QAError):
     """Another process is building the same index."""
+
+
+class ModelMissing(QAError):
+    """A model `qa` ships (the trained reader) is missing or damaged."""

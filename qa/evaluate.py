@@ -11,8 +11,9 @@ A gold set is JSON Lines, one question per line::
     {"id": "q1", "question": "What did Japan buy?", "answers": ["400 Tomahawk Cruise Missiles"],
      "citations": [{"file": "000_9ccf596f5a5ca5a0.txt", "paragraph": 5}]}
 
-An empty ``answers`` list means the right response is to abstain. A SQuAD v1.1
-JSON file is accepted too: `squad_corpus` writes its contexts as a corpus.
+An empty ``answers`` list means the right response is to abstain. A SQuAD v1.1 or 2.0
+JSON file is accepted too: `squad_corpus` writes its contexts as a corpus (a SQuAD 2.0
+question marked ``is_impossible`` must be abstained on).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import re
 import string
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,12 +48,15 @@ METRICS: dict[str, tuple[str, bool]] = {
     "mrr10": ("retrieval MRR@10", True),
     "citation_accuracy": ("citation accuracy", True),
     "answer_accuracy": ("answer accuracy (contains a gold answer)", True),
+    "context_accuracy": ("sentence accuracy (the answer's sentence contains a gold answer)", True),
     "exact_match": ("SQuAD exact match", True),
     "f1": ("SQuAD token F1", True),
     "answer_words": ("mean answer length (words)", False),
     "noans_abstained": ("unanswerable: share abstained", True),
     "hasans_abstained": ("answerable: share wrongly abstained", False),
     "overall_accuracy": ("overall accuracy (answered right or abstained right)", True),
+    "confidence_auc": ("confidence ROC AUC (right answers vs. the rest)", True),
+    "calibration_error": ("expected calibration error of the confidence", False),
     "latency_p50_ms": ("latency p50 (ms)", False),
     "latency_p95_ms": ("latency p95 (ms)", False),
 }
@@ -147,11 +152,17 @@ def is_squad(path: Path) -> bool:
     return head.startswith(b"{") and b'"data"' in head[:200] or head.startswith(b'{"version"')
 
 
-def squad_corpus(path: Path, folder: Path) -> list[GoldQuestion]:
-    """Write a SQuAD v1.1 file's contexts as a corpus and return its questions as gold.
+def squad_corpus(path: Path, folder: Path, articles: str | None = None) -> list[GoldQuestion]:
+    """Write a SQuAD file's contexts as a corpus and return its questions as gold.
 
     One file per article (``NN_Title.txt``), one paragraph per context in article
-    order, separated by blank lines, so paragraph N of a file is context N.
+    order, separated by blank lines, so paragraph N of a file is context N. A SQuAD 2.0
+    question marked ``is_impossible`` has no answers: the right response is to abstain.
+
+    Args:
+        articles: ``"odd"`` or ``"even"``: return only the questions of the articles at those
+            positions of the file's ``data`` list, counting from 0 (the corpus is still every
+            article). ``shared/benchmarks`` trains on the even ones and benchmarks the odd ones.
 
     Raises:
         BadInput: ``folder`` holds anything but these files (an earlier run's); nothing is written then.
@@ -166,6 +177,8 @@ def squad_corpus(path: Path, folder: Path) -> list[GoldQuestion]:
         name = f"{number:02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', article['title'])}.txt"
         contexts = [re.sub(r"\s*\n\s*", " ", p["context"]).strip() for p in article["paragraphs"]]
         files[name] = "\n\n".join(contexts) + "\n"
+        if articles is not None and (number - 1) % 2 != (articles == "odd"):
+            continue
         for paragraph, p in enumerate(article["paragraphs"], start=1):
             for qa_item in p["qas"]:
                 answers = tuple(dict.fromkeys(a["text"] for a in qa_item["answers"]))
@@ -240,19 +253,60 @@ def contains_answer(prediction: str, golds: Sequence[str]) -> bool:
 # --- running and summarising -----------------------------------------------------------
 
 def run(engine: QA, questions: Sequence[GoldQuestion], *, top_k: int = 10, retriever=None,
-        min_score: float | None = None, rerank: bool = True,
+        min_score: float | None = None, rerank: bool = True, reader=None,
         progress: Callable[[int], None] | None = None) -> list[Result]:
     """Ask every question exactly as `qa ask` would, keeping each best span before the threshold."""
-    threshold = engine.min_score if min_score is None else min_score
+    threshold = engine.threshold(reader) if min_score is None else min_score
     results = []
     for gold in questions:
         started = time.perf_counter()
-        raw = engine.ask(gold.question, top_k=top_k, retriever=retriever, min_score=0.0, rerank=rerank)
+        raw = engine.ask(gold.question, top_k=top_k, retriever=retriever, min_score=0.0, rerank=rerank,
+                         reader=reader)
         seconds = time.perf_counter() - started
         results.append(Result(gold, apply_threshold(raw, threshold).to_dict(),
                               raw.span.to_dict() if raw.span else None, seconds))
         if progress:
             progress(1)
+    return results
+
+
+@contextmanager
+def without_paragraph(engine: QA, paragraph_id: int) -> Iterator[None]:
+    """Within the block, ``engine`` answers as if one paragraph had never been indexed: it is
+    left out of every ranking. Its article's other paragraphs stay, on topic but without the
+    answer: the kind of unanswerable question users ask."""
+    index = engine.index
+    gone = set(index.sentences([paragraph_id]))
+    dense_search, lexical_search = index.dense_search, index.lexical_search
+
+    def keep(kind: str, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        return [h for h in hits if (h[0] != paragraph_id if kind == "paragraphs" else h[0] not in gone)]
+
+    index.dense_search = lambda kind, query, k: keep(kind, dense_search(kind, query, k))  # type: ignore[method-assign]
+    index.lexical_search = lambda kind, q, k, **kw: keep(kind, lexical_search(kind, q, k, **kw))  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        index.dense_search, index.lexical_search = dense_search, lexical_search  # type: ignore[method-assign]
+
+
+def run_gold_removed(engine: QA, questions: Sequence[GoldQuestion], *, reader=None,
+                     min_score: float | None = None) -> list[Result]:
+    """The open-corpus abstention test: every second question (odd positions in ``questions``) is
+    asked with its gold paragraph removed (`without_paragraph`) and must then be abstained on;
+    the others are asked as they are. Questions need exactly one gold citation."""
+    from dataclasses import replace
+
+    ids = dict(engine.index.db.execute(
+        "SELECT f.name || '#' || p.number, p.id FROM paragraphs p JOIN files f ON f.id = p.file_id"))
+    results = []
+    for i, gold in enumerate(questions):
+        if i % 2 == 0:
+            results += run(engine, [gold], reader=reader, min_score=min_score)
+            continue
+        (file, number), = gold.citations
+        with without_paragraph(engine, ids[f"{file}#{number}"]):
+            results += run(engine, [replace(gold, answers=())], reader=reader, min_score=min_score)
     return results
 
 
@@ -293,6 +347,8 @@ def summarize(results: Sequence[Result], threshold: float | None = None) -> dict
         return round(sum(values) / len(values), 4) if values else None
 
     correct = [_answer_correct(r.gold, s) for r, s in zip(answerable, spans)]
+    in_context = [s is not None and contains_answer(s["context"]["text"], r.gold.answers)
+                  for r, s in zip(answerable, spans)]
     abstained_right = [span(r) is None for r in unanswerable]
     latencies = sorted(r.seconds * 1000 for r in results)
     return {
@@ -306,6 +362,7 @@ def summarize(results: Sequence[Result], threshold: float | None = None) -> dict
         "citation_accuracy": share([s is not None and (s["file"], s["paragraph"]) in r.gold.citations
                                     for r, s in zip(answerable, spans)]),
         "answer_accuracy": share(correct),
+        "context_accuracy": share(in_context),
         "exact_match": share([exact_match(s["text"], r.gold.answers) if s else 0.0
                               for r, s in zip(answerable, spans)]),
         "f1": share([f1(s["text"], r.gold.answers) if s else 0.0 for r, s in zip(answerable, spans)]),
@@ -314,9 +371,69 @@ def summarize(results: Sequence[Result], threshold: float | None = None) -> dict
         "noans_abstained": share(abstained_right),
         "hasans_abstained": share([s is None for s in spans]),
         "overall_accuracy": share(correct + abstained_right),
+        "confidence_auc": _rounded(roc_auc(*confidence_outcomes(results))),
+        "calibration_error": _rounded(calibration_error(*confidence_outcomes(results))),
         "latency_p50_ms": round(_percentile(latencies, 50), 1) if latencies else None,
         "latency_p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
     }
+
+
+def confidence_outcomes(results: Sequence[Result]) -> tuple[list[float], list[bool]]:
+    """Each best span's confidence (before the threshold) and whether that span is right; a
+    question with no span at all has nothing to be confident about and is left out."""
+    pairs = [(r.confidence, r.gold.answerable and _answer_correct(r.gold, r.candidate))
+             for r in results if r.candidate is not None]
+    return [p for p, _ in pairs], [ok for _, ok in pairs]
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def roc_auc(scores: Sequence[float], outcomes: Sequence[bool]) -> float | None:
+    """Probability that a right answer's score beats a wrong one's (ties count half); None
+    without both kinds."""
+    ordered = sorted(zip(scores, outcomes))
+    right = sum(outcomes)
+    wrong = len(outcomes) - right
+    if not right or not wrong:
+        return None
+    below = 0.0  # wrong answers scored strictly below the current score
+    wins = 0.0
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j < len(ordered) and ordered[j][0] == ordered[i][0]:
+            j += 1
+        tied_right = sum(ok for _, ok in ordered[i:j])
+        tied_wrong = (j - i) - tied_right
+        wins += tied_right * (below + 0.5 * tied_wrong)
+        below += tied_wrong
+        i = j
+    return wins / (right * wrong)
+
+
+def calibration_error(confidences: Sequence[float], outcomes: Sequence[bool], bins: int = 10) -> float | None:
+    """Expected calibration error: over equal-width confidence bins (`reliability`), the gap
+    between mean confidence and the share right, weighted by the bin's share of answers."""
+    if not confidences:
+        return None
+    return sum(row["answers"] / len(confidences) * abs(row["confidence"] - row["right"])
+               for row in reliability(confidences, outcomes, bins))
+
+
+def reliability(confidences: Sequence[float], outcomes: Sequence[bool], bins: int = 10) -> list[dict[str, float]]:
+    """The reliability table behind `calibration_error`: per non-empty bin, its range, size,
+    mean confidence and share right."""
+    rows = []
+    for b in range(bins):
+        members = [(c, ok) for c, ok in zip(confidences, outcomes)
+                   if b / bins <= c < (b + 1) / bins or (b == bins - 1 and c == 1.0)]
+        if members:
+            rows.append({"low": b / bins, "high": (b + 1) / bins, "answers": len(members),
+                         "confidence": sum(c for c, _ in members) / len(members),
+                         "right": sum(ok for _, ok in members) / len(members)})
+    return rows
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:

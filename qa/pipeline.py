@@ -13,16 +13,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from qa import fusion, reader
+from qa import fusion
+from qa.corpus import line_of
 from qa.errors import BadInput, IndexMismatch
 from qa.index import BuildReport, Index
-from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Retriever, Settings
-from qa.types import Answer, Citation, Hit, Paragraph, Sentence, Span
+from qa.reader import heuristic
+from qa.reader import spans as windows
+from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Reader, Retriever, Settings
+from qa.types import Answer, Citation, Context, Hit, Paragraph, Sentence, Span
 
 if TYPE_CHECKING:
     import numpy as np
 
     from qa.embedding import Encoder
+    from qa.reader.trained import TrainedReader
 
 DEPTH = 50           # how deep each ranking goes before fusion
 READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
@@ -31,6 +35,7 @@ RRF_K = 60.0  # the damping constant of reciprocal rank fusion (with --fusion rr
 # How much each ranking counts in the fusion, measured with `qa eval` (see README).
 FUSION_WEIGHTS = {"dense_paragraphs": 1.0, "dense_sentences": 1.0, "bm25_paragraphs": 1.0, "bm25_sentences": 1.0}
 RERANK_WEIGHT = 0.8     # share of a passage's final score that comes from its best sentence
+READ_WINDOWS = 6  # windows the trained reader reads: those around the cheap scorer's best sentences
 
 
 def clean_question(question: str) -> str:
@@ -64,6 +69,7 @@ class QA:
         if encoder is not None:
             _check_model(index, encoder)
         self._encoder = encoder
+        self._reader: TrainedReader | None = None
 
     @property
     def encoder(self) -> Encoder:
@@ -76,11 +82,35 @@ class QA:
         return self._encoder
 
     @property
-    def min_score(self) -> float:
-        """The abstention threshold: the setting, else the index's calibrated one, else the default."""
+    def reader(self) -> TrainedReader:
+        """The trained reader model, loaded on first use."""
+        if self._reader is None:
+            from qa.reader.trained import TrainedReader
+
+            self._reader = TrainedReader()
+        return self._reader
+
+    def threshold(self, reader: Reader | None = None) -> float:
+        """The abstention threshold: the setting, else the one calibrated and stored with the index
+        for this reader, else the reader's own default (the trained one's is in its model card)."""
+        reader = reader or self.settings.reader
         if self.settings.min_score is not None:
             return self.settings.min_score
-        return float(self.index.manifest.get("calibration", {}).get("min_score", DEFAULT_MIN_SCORE))
+        stored = self.index.manifest.get("calibration", {})
+        if stored.get("reader", Reader.heuristic.value) == reader.value and "min_score" in stored:
+            return float(stored["min_score"])
+        if reader == Reader.heuristic:
+            return DEFAULT_MIN_SCORE
+        if self._reader is not None:
+            return self._reader.threshold
+        from qa.reader.trained import default_threshold
+
+        return default_threshold()
+
+    @property
+    def min_score(self) -> float:
+        """The abstention threshold of the default reader (see `threshold`)."""
+        return self.threshold()
 
     def embed(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
@@ -131,23 +161,26 @@ class QA:
         return [Hit(_citation(paragraphs[pid][0]), score, paragraphs[pid][0].text) for pid, score in ranked]
 
     def ask(self, question: str, top_k: int | None = None, retriever: Retriever | None = None,
-            min_score: float | None = None, rerank: bool = True) -> Answer:
-        """Answer a question with a verbatim sentence and its citation, or abstain.
+            min_score: float | None = None, rerank: bool = True, reader: Reader | None = None) -> Answer:
+        """Answer a question with a verbatim span and its citation, or abstain.
 
         Args:
             question: free text; cut to 2,000 characters.
             top_k: supporting passages to return.
             retriever: ``hybrid`` (default), ``dense`` or ``bm25``.
-            min_score: abstain below this confidence (default: see `min_score`).
-            rerank: order passages by the reader's best sentence in each, not by retrieval alone.
+            min_score: abstain below this confidence (default: see `threshold`).
+            rerank: order passages by the cheap scorer's best sentence in each, not by retrieval alone.
+            reader: ``trained`` (default: the short answer, with a calibrated probability) or
+                ``heuristic`` (a whole sentence, with a hand-weighted score).
 
         Returns:
-            The best sentence (or None below the threshold) and the passages, reranked
-            by what the reader found in them.
+            The answer (or None below the threshold) and the passages, reranked by what the
+            cheap scorer found in them.
         """
         question = clean_question(question)
         top_k = self._top_k(top_k)
-        threshold = self.min_score if min_score is None else min_score
+        reader = reader or self.settings.reader
+        threshold = self.threshold(reader) if min_score is None else min_score
         ranked, sentences, candidates = self._read(question, retriever or self.settings.retriever)
         if rerank:
             best_by_paragraph: dict[int, float] = {}
@@ -155,13 +188,16 @@ class QA:
                 best_by_paragraph.setdefault(candidate.paragraph, candidate.score)
             ranked = fusion.rerank(ranked, best_by_paragraph, RERANK_WEIGHT)
         span = None
-        confidence = reader.confidence(question, candidates[0]) if candidates else 0.0
-        if candidates and confidence >= threshold:
-            span = self._span(candidates[0], confidence, sentences)
+        if candidates and reader == Reader.trained:
+            span = self._short_answer(question, candidates, sentences)
+        elif candidates:
+            span = self._span(candidates[0], heuristic.confidence(question, candidates[0]), sentences)
+        if span is not None and span.score < threshold:
+            span = None
         return Answer(question, span, self._hits(ranked[:top_k]))
 
     def _read(self, question: str, retriever: Retriever) -> tuple[list[tuple[int, float]], dict[int, Sentence],
-                                                                   list[reader.Candidate]]:
+                                                                   list[heuristic.Candidate]]:
         """Retrieve, then read: the fused paragraph ranking, the sentences of its first
         `READ_PARAGRAPHS` paragraphs, and those sentences scored by the reader, best first."""
         vector = self.embed(question)
@@ -171,7 +207,7 @@ class QA:
         return ranked, sentences, self._candidates(question, vector, head, sentences)
 
     def _candidates(self, question: str, vector: np.ndarray, ranked: list[tuple[int, float]],
-                    sentences: dict[int, Sentence]) -> list[reader.Candidate]:
+                    sentences: dict[int, Sentence]) -> list[heuristic.Candidate]:
         """The sentences of the given paragraphs, scored by the reader, best first."""
         import numpy as np
 
@@ -189,28 +225,64 @@ class QA:
         top_passage = ranked[0][1] or 1.0
         passage = dict(ranked)
         candidates = [
-            reader.Candidate(
+            heuristic.Candidate(
                 sid, s.paragraph, s.text, cosine=float(cos),
                 passage=passage[s.paragraph] / top_passage,
                 passage_cosine=float(paragraph_cosines[s.paragraph]),
-                coverage=reader.weighted_share(idf, [w for w in idf if sid in in_sentence[w]]),
-                passage_coverage=reader.weighted_share(idf, [w for w in idf if s.paragraph in in_paragraph[w]]))
+                coverage=heuristic.weighted_share(idf, [w for w in idf if sid in in_sentence[w]]),
+                passage_coverage=heuristic.weighted_share(idf, [w for w in idf if s.paragraph in in_paragraph[w]]))
             for (sid, s), cos in zip(sentences.items(), cosines)
         ]
-        return reader.rank(question, candidates)
+        return heuristic.rank(question, candidates)
 
-    def _span(self, best: reader.Candidate, score: float, sentences: dict[int, Sentence]) -> Span:
+    def _span(self, best: heuristic.Candidate, score: float, sentences: dict[int, Sentence]) -> Span:
         """The quoted span: the best sentence, with the next one when it alone is a fragment or
         the next one spells out what it announced ("... an upgrade. This includes ...")."""
         sentence = sentences[best.sentence]
         start, end = sentence.start, sentence.end
         following = sentences.get(best.sentence + 1)  # never from the next paragraph:
         if following is not None and following.paragraph == sentence.paragraph and (
-                len(sentence.text.split()) < SHORT_ANSWER_WORDS or reader.elaborates(following.text)):
+                len(sentence.text.split()) < SHORT_ANSWER_WORDS or heuristic.elaborates(following.text)):
             end = following.end
         paragraph, _ = self.index.paragraphs([best.paragraph])[best.paragraph]
         text = paragraph.text[start - paragraph.start : end - paragraph.start]
-        return Span(text, score, Citation(paragraph.file, paragraph.number, sentence.line, start, end))
+        return Span(text, score, Citation(paragraph.file, paragraph.number, sentence.line, start, end),
+                    Context(text, start, end, sentence.line))
+
+    def _short_answer(self, question: str, candidates: list[heuristic.Candidate],
+                      sentences: dict[int, Sentence]) -> Span:
+        """The trained reader's answer: it reads the windows around the cheap scorer's best
+        sentences and quotes the short span from the window most likely to answer."""
+        by_paragraph: dict[int, list[Sentence]] = {}
+        position: dict[int, int] = {}  # a sentence's place in its paragraph (ids run in file order)
+        for sid in sorted(sentences):
+            own = by_paragraph.setdefault(sentences[sid].paragraph, [])
+            position[sid] = len(own)
+            own.append(sentences[sid])
+        paragraphs = self.index.paragraphs(list(by_paragraph))
+        chosen: dict[tuple[int, int, int], None] = {}
+        for candidate in candidates[:READ_WINDOWS]:
+            own = by_paragraph[candidate.paragraph]
+            start, end = windows.window([(s.start, s.end) for s in own], position[candidate.sentence])
+            chosen.setdefault((candidate.paragraph, start, end))
+        places = list(chosen)
+        texts = []
+        for pid, start, end in places:
+            paragraph = paragraphs[pid][0]
+            texts.append(paragraph.text[start - paragraph.start : end - paragraph.start])
+        best = max(self.reader.read(question, texts), key=lambda r: r.logit)
+        pid, window_start, _ = places[best.window]
+        paragraph = paragraphs[pid][0]
+        start, end = window_start + best.start, window_start + best.end
+        around = [s for s in by_paragraph[pid] if s.end > start and s.start < end]
+        context_start, context_end = (around[0].start, around[-1].end) if around else (start, end)
+        text = paragraph.text[start - paragraph.start : end - paragraph.start]
+        context = paragraph.text[context_start - paragraph.start : context_end - paragraph.start]
+        line = paragraph.line + line_of(paragraph.text, start - paragraph.start) - 1
+        return Span(text, self.reader.probability(best.logit),
+                    Citation(paragraph.file, paragraph.number, line, start, end),
+                    Context(context, context_start, context_end,
+                            paragraph.line + line_of(paragraph.text, context_start - paragraph.start) - 1))
 
 
 def _citation(paragraph: Paragraph) -> Citation:

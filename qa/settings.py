@@ -17,9 +17,10 @@ from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MAX_QUESTION_CHARS = 2000
-# Abstain below this confidence unless the index stores its own calibrated threshold. Every
-# threshold from 0.337 to 0.402 is best for `qa eval eval/seeds_gold.jsonl --calibrate` (it
-# reports the middle, 0.369); the default keeps to the lenient side of that range.
+# The heuristic reader's threshold (``--reader heuristic``): every threshold from 0.337 to 0.402
+# is best for `qa eval eval/seeds_gold.jsonl --calibrate` (it reports the middle, 0.369); the
+# default keeps to the lenient side of that range. The trained reader's threshold is chosen on
+# held-out SQuAD articles and stored in its model card (qa/models/reader/reader.json).
 DEFAULT_MIN_SCORE = 0.35
 
 
@@ -29,6 +30,14 @@ class Retriever(str, Enum):
     hybrid = "hybrid"
     dense = "dense"
     bm25 = "bm25"
+
+
+class Reader(str, Enum):
+    """What picks the answer: the trained model (a short span, a calibrated probability) or the
+    hand-weighted sentence scorer it replaced (a whole sentence, kept for comparison)."""
+
+    trained = "trained"
+    heuristic = "heuristic"
 
 
 class Fusion(str, Enum):
@@ -49,8 +58,9 @@ class Settings:
         top_k: passages returned with an answer (``QA_TOP_K``).
         retriever: ranking used for retrieval (``QA_RETRIEVER``).
         fusion: how the rankings are fused (``QA_FUSION``); see README "Quality" for the measurement.
-        min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``);
-            None means the value calibrated and stored with the index, or the built-in one.
+        reader: what picks the answer (``QA_READER``): ``trained`` or ``heuristic``.
+        min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``); None means the
+            threshold stored with the index for this reader, else the reader's own default.
         max_file_mb: files larger than this are skipped when indexing (``QA_MAX_FILE_MB``).
     """
 
@@ -60,6 +70,7 @@ class Settings:
     top_k: int = 5
     retriever: Retriever = Retriever.hybrid
     fusion: Fusion = Fusion.combsum
+    reader: Reader = Reader.trained
     min_score: float | None = None
     max_file_mb: float = 10.0
 
@@ -97,6 +108,8 @@ def _parse(name: str, raw: str) -> object:
             return Retriever(raw)
         if name == "fusion":
             return Fusion(raw)
+        if name == "reader":
+            return Reader(raw)
     except ValueError:
         raise BadInput(f"QA_{name.upper()}={raw!r} is not a valid value") from None
     return raw

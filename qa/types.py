@@ -78,15 +78,40 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Context:
+    """The sentence(s) around an answer: ``file_text[start:end]`` is ``text``; ``line`` is the
+    1-based line of ``start``."""
+
+    text: str
+    start: int
+    end: int
+    line: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "line": self.line}
+
+
+@dataclass(frozen=True)
 class Span:
-    """The extracted answer: verbatim text, its confidence and where it is."""
+    """The extracted answer: verbatim text, its confidence and where it is.
+
+    Attributes:
+        text: the short answer, ``file_text[citation.start:citation.end]``.
+        score: the confidence: with the trained reader, the calibrated probability that the
+            answer is right.
+        citation: where ``text`` is.
+        context: the sentence(s) that hold it (the answer itself for the heuristic reader,
+            which quotes whole sentences).
+    """
 
     text: str
     score: float
     citation: Citation
+    context: Context
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "score": round(self.score, 6), **self.citation.to_dict()}
+        return {"text": self.text, "score": round(self.score, 6), **self.citation.to_dict(),
+                "context": self.context.to_dict()}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from qa.evaluate import (
     Result,
     below_floors,
     calibrate,
+    calibration_error,
     contains_answer,
     exact_match,
     f1,
@@ -19,6 +20,8 @@ from qa.evaluate import (
     load_gold,
     normalize_answer,
     parse_floors,
+    reliability,
+    roc_auc,
     squad_corpus,
     subset,
     summarize,
@@ -29,9 +32,11 @@ def gold(id_: str, answers=("Tomahawk missiles",), citations=(("a.txt", 5),)) ->
     return GoldQuestion(id_, f"question {id_}?", tuple(answers), frozenset(citations))
 
 
-def result(g: GoldQuestion, text: str | None, confidence: float, passages=(("a.txt", 5),)) -> Result:
+def result(g: GoldQuestion, text: str | None, confidence: float, passages=(("a.txt", 5),),
+           context: str | None = None) -> Result:
     span = None if text is None else {"text": text, "score": confidence, "file": "a.txt", "paragraph": 5,
-                                      "line": 5, "start": 0, "end": len(text)}
+                                      "line": 5, "start": 0, "end": len(text),
+                                      "context": {"text": context or text, "start": 0, "end": 0, "line": 5}}
     answer = {"question": g.question, "abstained": span is None, "answer": span,
               "passages": [{"file": f, "paragraph": p} for f, p in passages]}
     return Result(g, answer, span, 0.01)
@@ -109,6 +114,38 @@ def test_summarize_reports_retrieval_answers_and_abstention():
     assert s["answer_words"] == 3.5
 
 
+def test_short_answers_are_scored_on_the_span_and_on_their_sentence():
+    g = gold("a", answers=("400 Tomahawk missiles",))
+    s = summarize([result(g, "Tomahawk", 0.9, context="Japan bought 400 Tomahawk missiles.")])
+    assert s["answer_accuracy"] == 0.0 and s["context_accuracy"] == 1.0
+    assert s["f1"] == 0.5 and s["exact_match"] == 0.0
+
+
+def test_roc_auc_counts_ties_half():
+    assert roc_auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert roc_auc([0.5, 0.5], [True, False]) == 0.5
+    assert roc_auc([0.2, 0.9, 0.4, 0.6], [True, False, False, True]) == 0.25
+    assert roc_auc([0.1, 0.2], [True, True]) is None
+
+
+def test_calibration_error_weighs_each_bin_by_its_answers():
+    # Two answers at 0.95, both right; two at 0.25, one right: gaps 0.05 and 0.25, half the answers each.
+    confidences, outcomes = [0.95, 0.95, 0.25, 0.25], [True, True, True, False]
+    assert calibration_error(confidences, outcomes) == pytest.approx(0.15)
+    assert [(r["low"], r["answers"], r["right"]) for r in reliability(confidences, outcomes)] == [
+        (0.2, 2, 0.5), (0.9, 2, 1.0)]
+    assert calibration_error([1.0], [True]) == 0.0  # 1.0 falls in the top bin
+    assert calibration_error([], []) is None
+
+
+def test_summarize_reports_confidence_quality():
+    results = [result(gold("a"), "Tomahawk missiles.", 0.9), result(gold("b"), "Something else.", 0.3),
+               result(gold("n", answers=(), citations=()), "Something.", 0.2)]
+    s = summarize(results)
+    assert s["confidence_auc"] == 1.0
+    assert s["calibration_error"] == pytest.approx((0.1 + 0.3 + 0.2) / 3, abs=1e-4)
+
+
 def test_calibrate_finds_the_threshold_between_right_answers_and_abstentions():
     results = [result(gold("a"), "Tomahawk missiles.", 0.8), result(gold("b"), "Tomahawk missiles.", 0.6),
                result(gold("n", answers=(), citations=()), "Something.", 0.4)]
@@ -149,6 +186,22 @@ def test_squad_contexts_become_numbered_paragraphs(tmp_path: Path):
         ("x1", ("First",), [("01_Super_Bowl_50.txt", 1)]), ("x2", ("Second",), [("01_Super_Bowl_50.txt", 2)])]
     text = (tmp_path / "corpus" / "01_Super_Bowl_50.txt").read_text()
     assert text == "First context. With a blank line.\n\nSecond context.\n"
+
+
+def test_squad_2_unanswerable_questions_must_be_abstained_and_articles_can_be_chosen(tmp_path: Path):
+    def article(title: str, question: str, impossible: bool) -> dict:
+        answers = [] if impossible else [{"text": "Denver", "answer_start": 0}]
+        return {"title": title, "paragraphs": [{"context": "Denver won.", "qas": [
+            {"id": title, "question": question, "answers": answers, "is_impossible": impossible}]}]}
+
+    path = tmp_path / "squad2.json"
+    path.write_text(json.dumps({"version": "v2.0", "data": [article("A", "Who won?", False),
+                                                             article("B", "Who lost?", True)]}))
+    questions = squad_corpus(path, tmp_path / "corpus")
+    assert [(q.id, q.answerable) for q in questions] == [("A", True), ("B", False)]
+    assert [q.id for q in squad_corpus(path, tmp_path / "corpus", "odd")] == ["B"]
+    assert [q.id for q in squad_corpus(path, tmp_path / "corpus", "even")] == ["A"]
+    assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == ["01_A.txt", "02_B.txt"]
 
 
 @pytest.mark.parametrize("intruder", ["file", "link"])

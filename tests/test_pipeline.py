@@ -38,7 +38,8 @@ def test_ask_abstains_when_nothing_matches_but_lists_passages(tiny_index: Path, 
 def test_to_dict_matches_the_documented_schema(tiny_index: Path, fake_encoder):
     data = qa.open_index(tiny_index, encoder=fake_encoder).ask("What colour are bananas?").to_dict()
     assert list(data) == ["question", "abstained", "answer", "passages"]
-    assert list(data["answer"]) == ["text", "score", "file", "paragraph", "line", "start", "end"]
+    assert list(data["answer"]) == ["text", "score", "file", "paragraph", "line", "start", "end", "context"]
+    assert list(data["answer"]["context"]) == ["text", "start", "end", "line"]
     assert list(data["passages"][0]) == ["file", "paragraph", "line", "start", "end", "score", "text"]
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.reader import Candidate, confidence, expected_kind, holds_kind, rank, weighted_share
+from qa.reader.heuristic import Candidate, confidence, expected_kind, holds_kind, rank, weighted_share
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -88,6 +88,6 @@ def test_confidence_drops_when_the_sentence_lacks_the_asked_for_number_or_date()
     ("The leaders met in April.", False),
 ])
 def test_elaborates(sentence, expected):
-    from qa.reader import elaborates
+    from qa.reader.heuristic import elaborates
 
     assert elaborates(sentence) is expected

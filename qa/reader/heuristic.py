@@ -1,6 +1,6 @@
 """Reader stage: pick the sentence that answers, and how sure we are.
 
-    >>> from qa.reader import Candidate, rank
+    >>> from qa.reader.heuristic import Candidate, rank
     >>> c = [Candidate(0, 0, "Japan bought 400 Tomahawk missiles.", cosine=0.6, passage=1.0)]
     >>> rank("what did Japan buy?", c)[0].sentence
     0

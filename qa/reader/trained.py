@@ -1,0 +1,171 @@
+"""The trained reader: a fine-tuned MiniLM that finds the short answer in a window of text and
+says how likely the window is to answer at all. Runs the shipped ONNX file with onnxruntime.
+
+    >>> from qa.reader.trained import TrainedReader
+    >>> reader = TrainedReader.load()                                               # doctest: +SKIP
+    >>> reader.read("who will launch the lunar vehicle?", ["NASA will launch it in 2031."])[0].text
+    'NASA'
+
+The model lives in ``qa/models/reader/`` with its model card; ``training/`` made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import ModelMissing
+from qa.reader.spans import best_span, snap_to_words
+
+MAX_TOKENS = 192  # question + window; windows are ~100 word pieces (qa.reader.spans.WINDOW_CHARS)
+MAX_QUESTION_CHARS = 300
+MAX_ANSWER_TOKENS = 30
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A batch of (question, window) pairs as the model takes them, with what is needed to map
+    token spans back to characters of each window."""
+
+    feeds: dict[str, np.ndarray]
+    offsets: list[list[tuple[int, int]]]  # per pair, per token: characters of the window
+    context: np.ndarray  # bool (pairs, tokens): the token is part of the window
+
+
+def encode(tokenizer: Any, question: str, windows: Sequence[str]) -> Encoded:
+    """Tokenize ``question`` against each window, padded to the longest pair.
+
+    Args:
+        tokenizer: a `tokenizers.Tokenizer` (no truncation or padding configured: set here).
+    """
+    tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="only_second")
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    question = question[:MAX_QUESTION_CHARS]
+    encodings = tokenizer.encode_batch([(question, text) for text in windows])
+    context = np.array([[sid == 1 for sid in e.sequence_ids] for e in encodings], dtype=bool)
+    feeds = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+    return Encoded(feeds, [list(e.offsets) for e in encodings], context)
+
+
+def answer_tokens(encoded: Encoded, row: int, start: int, end: int) -> tuple[int, int] | None:
+    """The first and last token of the character span ``[start, end)`` of window ``row``, or None
+    when truncation cut it off."""
+    tokens = [t for t, inside in enumerate(encoded.context[row]) if inside]
+    offsets = encoded.offsets[row]
+    first = next((t for t in tokens if offsets[t][1] > start), None)
+    last = next((t for t in reversed(tokens) if offsets[t][0] < end), None)
+    if first is None or last is None or last < first or offsets[last][1] < end:
+        return None
+    return first, last
+
+
+MODEL_FILE = "reader.onnx"
+CARD_FILE = "reader.json"
+
+
+def default_folder() -> Path:
+    """Where the shipped reader lives: ``qa/models/reader`` inside the installed package."""
+    return Path(__file__).resolve().parents[1] / "models" / "reader"
+
+
+def default_threshold(folder: Path | None = None) -> float:
+    """The abstention threshold chosen for the shipped model on held-out data (its card's), read
+    without loading the model; 0.5 for a model not yet calibrated."""
+    folder = folder or default_folder()
+    try:
+        card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ModelMissing(f"the reader model's card {folder / CARD_FILE} cannot be read; reinstall qa "
+                           "(./setup.sh), or answer with --reader heuristic") from None
+    return float((card.get("calibration") or {}).get("threshold", 0.5))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found in one window.
+
+    Attributes:
+        window: position of the window in the list given to `TrainedReader.read`.
+        start: first character of the short answer in the window.
+        end: one past its last character.
+        logit: the model's answerability logit (before calibration).
+        span_score: start + end logit of the span (how sure the model is of this span).
+    """
+
+    window: int
+    start: int
+    end: int
+    logit: float
+    span_score: float
+
+
+class TrainedReader:
+    """The shipped reader model, checked against its card's SHA-256 when loaded.
+
+    Args:
+        folder: holds ``reader.onnx``, ``tokenizer.json`` and ``reader.json`` (the card's data).
+
+    Raises:
+        ModelMissing: a file is missing, or the model's bytes are not the ones its card names.
+    """
+
+    def __init__(self, folder: Path | None = None):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        folder = folder or default_folder()
+        self.folder = folder
+        try:
+            self.card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+            model = (folder / MODEL_FILE).read_bytes()
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except (OSError, ValueError, Exception) as exc:  # tokenizers raises its own Exception type
+            raise ModelMissing(f"the reader model in {folder} cannot be loaded ({_reason(exc)}); "
+                               f"reinstall qa (./setup.sh), or answer with --reader heuristic") from None
+        if hashlib.sha256(model).hexdigest() != self.card.get("sha256"):
+            raise ModelMissing(f"the reader model {folder / MODEL_FILE} is damaged (its SHA-256 differs from "
+                               f"{CARD_FILE}); reinstall qa (./setup.sh), or answer with --reader heuristic")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = READ_THREADS
+        self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        calibration = self.card.get("calibration") or {}
+        self.slope = float(calibration.get("slope", 1.0))
+        self.intercept = float(calibration.get("intercept", 0.0))
+        self.threshold = float(calibration.get("threshold", 0.5))  # as `default_threshold` reads it
+
+    def probability(self, logit: float) -> float:
+        """The calibrated probability that an answer with this logit is right (see the model card)."""
+        return 1.0 / (1.0 + math.exp(-(self.slope * logit + self.intercept)))
+
+    def read(self, question: str, windows: Sequence[str]) -> list[Reading]:
+        """The best short answer in each window, and how likely the window is to answer."""
+        if not windows:
+            return []
+        encoded = encode(self.tokenizer, question, windows)
+        start, end, answerable = self.session.run(None, encoded.feeds)
+        readings = []
+        for row in range(len(windows)):
+            first, last, score = best_span(start[row], end[row], encoded.context[row], MAX_ANSWER_TOKENS)
+            offsets = encoded.offsets[row]
+            begin, finish = snap_to_words(windows[row], offsets[first][0], offsets[last][1])
+            if finish <= begin:  # a span of punctuation alone: quote the tokens as they are
+                begin, finish = offsets[first][0], offsets[last][1]
+            readings.append(Reading(row, begin, finish, float(answerable[row]), score))
+        return readings
+
+
+READ_THREADS = 2
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]

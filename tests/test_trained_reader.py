@@ -1,0 +1,125 @@
+"""The shipped reader model: loading, its checks, what it reads, and the export it came from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa
+from qa.reader.trained import CARD_FILE, MODEL_FILE, TrainedReader, default_folder, default_threshold
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def reader() -> TrainedReader:
+    return TrainedReader()
+
+
+def test_the_shipped_model_is_small_and_described_by_its_card():
+    folder = default_folder()
+    card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    assert (folder / MODEL_FILE).stat().st_size == card["bytes"] < 31e6
+    assert (folder / "README.md").is_file() and (folder / "tokenizer.json").is_file()
+    calibration = card["calibration"]
+    assert calibration["slope"] > 0 and 0 < calibration["threshold"] < 1
+    assert default_threshold() == calibration["threshold"]
+
+
+def test_reads_the_short_answer_and_how_likely_each_window_answers(reader):
+    windows = ["The rover will be launched by NASA in 2031, the agency said.",
+               "The weather in Paris was mild that spring, with little rain."]
+    first, second = reader.read("Who will launch the rover?", windows)
+    assert windows[0][first.start:first.end] == "NASA"
+    assert first.logit > second.logit
+    assert 0 < reader.probability(second.logit) < reader.probability(first.logit) < 1
+
+
+def test_reading_nothing_reads_nothing(reader):
+    assert reader.read("anything?", []) == []
+
+
+def copy_model(tmp_path: Path) -> Path:
+    folder = tmp_path / "reader"
+    shutil.copytree(default_folder(), folder)
+    return folder
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path: Path):
+    folder = copy_model(tmp_path)
+    (folder / MODEL_FILE).unlink()
+    with pytest.raises(qa.ModelMissing, match=r"cannot be loaded .*reinstall qa .*--reader heuristic"):
+        TrainedReader(folder)
+
+
+def test_a_damaged_model_is_refused_before_it_runs(tmp_path: Path):
+    folder = copy_model(tmp_path)
+    data = bytearray((folder / MODEL_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte deep in the weights: onnxruntime would load it
+    (folder / MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(qa.ModelMissing, match="is damaged"):
+        TrainedReader(folder)
+
+
+def test_the_cli_reports_a_damaged_model_in_one_line(tmp_path: Path, monkeypatch, tiny_index: Path):
+    from typer.testing import CliRunner
+
+    from qa import cli
+    from qa.reader import trained
+
+    folder = copy_model(tmp_path)
+    (folder / MODEL_FILE).write_bytes(b"not a model")
+    monkeypatch.setattr(trained, "default_folder", lambda: folder)
+    result = CliRunner().invoke(cli.app, ["ask", "Who walked on the Moon?", "--index", str(tiny_index)])
+    assert result.exit_code == 1
+    assert "is damaged" in result.output and "Traceback" not in result.output
+    heuristic = CliRunner().invoke(cli.app, ["ask", "Who walked on the Moon?", "--index", str(tiny_index),
+                                             "--reader", "heuristic"])
+    assert heuristic.exit_code == 0, heuristic.output
+
+
+@pytest.mark.slow
+def test_the_onnx_export_matches_torch_on_hundreds_of_pairs(tmp_path: Path):
+    """The training code's export (`training.export_reader.export`) runs what torch runs: here
+    on a reader whose heads are freshly initialised, over 300 (question, window) pairs from the
+    seeds and their gold questions."""
+    import torch
+    from tokenizers import Tokenizer
+
+    from qa.corpus import split_paragraphs, split_sentences
+    from qa.reader.spans import window
+    from qa.reader.trained import encode
+    from training.export_reader import export
+    from training.model import INPUTS, load
+    from training.train_reader import base_model
+
+    torch.manual_seed(0)
+    model = load(base_model()).eval()
+    tokenizer = Tokenizer.from_file(str(Path(base_model()) / "tokenizer.json"))
+    export(model, tokenizer, tmp_path / "reader.onnx")
+
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "reader.onnx"), providers=["CPUExecutionProvider"])
+    questions = [json.loads(line)["question"] for line in (ROOT / "eval/seeds_gold.jsonl").read_text().splitlines()]
+    windows = []
+    for path in sorted((ROOT / "seeds").iterdir()):
+        text = path.read_text(encoding="utf-8")
+        for paragraph in split_paragraphs(path.name, text):
+            spans = split_sentences(paragraph)
+            windows += [text[s:e] for s, e in (window(spans, i) for i in range(len(spans)))]
+    worst, pairs = 0.0, 0
+    for q, question in enumerate(questions[:30]):
+        batch = windows[q % 7 :: 7][:10]
+        encoded = encode(tokenizer, question, batch)
+        with torch.no_grad():
+            expected = model(*(torch.tensor(encoded.feeds[n]) for n in INPUTS))
+        got = session.run(None, encoded.feeds)
+        worst = max(worst, *(float(np.abs(e.numpy() - g).max()) for e, g in zip(expected, got)))
+        pairs += len(batch)
+    assert pairs >= 250
+    assert worst < 1e-3
