@@ -87,3 +87,24 @@ def test_an_encoder_of_another_model_is_refused(tiny_index: Path, dimension: int
 def test_build_index_is_the_library_entry_point(tiny_corpus: Path, tmp_path: Path, fake_encoder):
     report = qa.build_index([tiny_corpus], tmp_path / "idx", encoder=fake_encoder)
     assert (report.files, report.paragraphs) == (2, 6)
+
+
+@pytest.mark.parametrize("question", ["Who launched the rover?", "What did “they” say?", "When was it?"])
+def test_short_answers_and_their_context_slice_the_file_exactly(tmp_path: Path, fake_encoder, question):
+    """CRLF line ends, curly quotes, a phrase repeated in two paragraphs, text before and after:
+    whatever the trained reader picks, its span and context are exact slices of the file."""
+    from qa.index import build
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = ("Title line\r\n\r\nThey said “yes” in 2019.\r\nThen NASA launched the rover, they said “yes”.\r\n\r\n"
+            "Later NASA launched the rover again, on 4 May 2021. Nothing else happened.\r\n")
+    (corpus / "crlf.txt").write_bytes(text.encode("utf-8"))
+    build([corpus], tmp_path / "index", fake_encoder)
+    answer = qa.open_index(tmp_path / "index", encoder=fake_encoder).ask(question, min_score=0.0)
+    verify(answer, corpus)
+    context = answer.span.context
+    assert text[context.start:context.end] == context.text
+    assert context.start <= answer.span.citation.start < answer.span.citation.end <= context.end
+    assert text[:context.start].count("\n") + 1 == context.line
+    assert answer.span.text.strip() == answer.span.text and answer.span.text
