@@ -42,7 +42,7 @@ TopKOption = Annotated[int | None, typer.Option("--top-k", min=1, help="Passages
 RetrieverOption = Annotated[Retriever | None, typer.Option("--retriever", help="Passage ranking [default: hybrid].")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
 FusionOption = Annotated[Fusion | None, typer.Option("--fusion", help="How rankings are fused [default: combsum].")]
-ReaderOption = Annotated[Reader | None, typer.Option("--reader", help="What picks the answer: the trained model's short span, or the heuristic's whole sentence [default: trained].")]
+ReaderOption = Annotated[Reader | None, typer.Option("--reader", help="What picks the answer: the heuristic's whole sentence, or the trained model's short span with a calibrated probability [default: heuristic].")]
 
 
 class Articles(str, Enum):

@@ -84,6 +84,7 @@ class Result:
     answer: dict[str, Any]  # the `qa ask --json` object, threshold applied
     candidate: dict[str, Any] | None  # best span regardless of threshold
     seconds: float
+    evidence: dict[str, float] | None = None  # the best span's `Span.evidence`
 
     @property
     def confidence(self) -> float:
@@ -264,7 +265,8 @@ def run(engine: QA, questions: Sequence[GoldQuestion], *, top_k: int = 10, retri
                          reader=reader)
         seconds = time.perf_counter() - started
         results.append(Result(gold, apply_threshold(raw, threshold).to_dict(),
-                              raw.span.to_dict() if raw.span else None, seconds))
+                              raw.span.to_dict() if raw.span else None, seconds,
+                              dict(raw.span.evidence) if raw.span else None))
         if progress:
             progress(1)
     return results

@@ -170,8 +170,8 @@ class QA:
             retriever: ``hybrid`` (default), ``dense`` or ``bm25``.
             min_score: abstain below this confidence (default: see `threshold`).
             rerank: order passages by the cheap scorer's best sentence in each, not by retrieval alone.
-            reader: ``trained`` (default: the short answer, with a calibrated probability) or
-                ``heuristic`` (a whole sentence, with a hand-weighted score).
+            reader: ``heuristic`` (a whole sentence, with a hand-weighted score) or ``trained``
+                (the short answer, with a calibrated probability); default: the settings'.
 
         Returns:
             The answer (or None below the threshold) and the passages, reranked by what the
@@ -260,11 +260,11 @@ class QA:
             position[sid] = len(own)
             own.append(sentences[sid])
         paragraphs = self.index.paragraphs(list(by_paragraph))
-        chosen: dict[tuple[int, int, int], None] = {}
+        chosen: dict[tuple[int, int, int], heuristic.Candidate] = {}  # window -> the sentence it is built around
         for candidate in candidates[:READ_WINDOWS]:
             own = by_paragraph[candidate.paragraph]
             start, end = windows.window([(s.start, s.end) for s in own], position[candidate.sentence])
-            chosen.setdefault((candidate.paragraph, start, end))
+            chosen.setdefault((candidate.paragraph, start, end), candidate)
         places = list(chosen)
         texts = []
         for pid, start, end in places:
@@ -272,6 +272,8 @@ class QA:
             texts.append(paragraph.text[start - paragraph.start : end - paragraph.start])
         best = max(self.reader.read(question, texts), key=lambda r: r.logit)
         pid, window_start, _ = places[best.window]
+        evidence = {"logit": best.logit, "span_score": best.span_score,
+                    "heuristic": heuristic.confidence(question, chosen[places[best.window]])}
         paragraph = paragraphs[pid][0]
         start, end = window_start + best.start, window_start + best.end
         around = [s for s in by_paragraph[pid] if s.end > start and s.start < end]
@@ -279,10 +281,11 @@ class QA:
         text = paragraph.text[start - paragraph.start : end - paragraph.start]
         context = paragraph.text[context_start - paragraph.start : context_end - paragraph.start]
         line = paragraph.line + line_of(paragraph.text, start - paragraph.start) - 1
-        return Span(text, self.reader.probability(best.logit),
+        return Span(text, self.reader.probability(evidence),
                     Citation(paragraph.file, paragraph.number, line, start, end),
                     Context(context, context_start, context_end,
-                            paragraph.line + line_of(paragraph.text, context_start - paragraph.start) - 1))
+                            paragraph.line + line_of(paragraph.text, context_start - paragraph.start) - 1),
+                    evidence)
 
 
 def _citation(paragraph: Paragraph) -> Citation:

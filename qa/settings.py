@@ -58,7 +58,9 @@ class Settings:
         top_k: passages returned with an answer (``QA_TOP_K``).
         retriever: ranking used for retrieval (``QA_RETRIEVER``).
         fusion: how the rankings are fused (``QA_FUSION``); see README "Quality" for the measurement.
-        reader: what picks the answer (``QA_READER``): ``trained`` or ``heuristic``.
+        reader: what picks the answer (``QA_READER``): ``heuristic`` (the default: a whole
+            sentence) or ``trained`` (a short span with a calibrated probability; not yet the
+            default: on the seeds it silences too many right answers, see README "The reader").
         min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``); None means the
             threshold stored with the index for this reader, else the reader's own default.
         max_file_mb: files larger than this are skipped when indexing (``QA_MAX_FILE_MB``).
@@ -70,7 +72,7 @@ class Settings:
     top_k: int = 5
     retriever: Retriever = Retriever.hybrid
     fusion: Fusion = Fusion.combsum
-    reader: Reader = Reader.trained
+    reader: Reader = Reader.heuristic
     min_score: float | None = None
     max_file_mb: float = 10.0
 

@@ -102,12 +102,15 @@ class Span:
         citation: where ``text`` is.
         context: the sentence(s) that hold it (the answer itself for the heuristic reader,
             which quotes whole sentences).
+        evidence: what the trained reader's score was computed from (its raw logits and the
+            cheap scorer's confidence; see `qa.reader.trained.FEATURES`); not in `to_dict`.
     """
 
     text: str
     score: float
     citation: Citation
     context: Context
+    evidence: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "score": round(self.score, 6), **self.citation.to_dict(),

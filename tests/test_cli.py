@@ -142,7 +142,9 @@ def gold_file(tmp_path: Path) -> Path:
 
 def test_eval_reports_metrics_as_json_and_writes_predictions(env, gold_file: Path, tmp_path: Path):
     out = tmp_path / "preds.jsonl"
-    result = run("eval", str(gold_file), "--json", "--out", str(out))
+    # The fake encoder's similarities are noise, and the trained reader's confidence weighs them in
+    # (its card's calibration): exact metrics here are the heuristic reader's, on the word overlap.
+    result = run("eval", str(gold_file), "--json", "--out", str(out), "--reader", "heuristic")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (3, 2, 1)

@@ -20,11 +20,20 @@ def verify(answer, corpus: Path) -> None:
         assert source[hit.citation.start:hit.citation.end] == hit.text
 
 
-def test_ask_quotes_a_sentence_and_cites_it(tiny_index: Path, tiny_corpus: Path, fake_encoder):
+def test_ask_quotes_the_short_answer_in_its_sentence_and_cites_it(tiny_index: Path, tiny_corpus: Path,
+                                                                  fake_encoder):
     engine = qa.open_index(tiny_index, encoder=fake_encoder)
-    answer = engine.ask("Who walked on the Moon?")
-    assert answer.span.text == "Neil Armstrong walked on the Moon in 1969."
+    answer = engine.ask("Who walked on the Moon?", min_score=0, reader=qa.Reader.trained)
+    assert answer.span.text == "Neil Armstrong"
+    assert answer.span.context.text == "Neil Armstrong walked on the Moon in 1969."
     assert (answer.span.citation.file, answer.span.citation.paragraph) == ("space/moon.md", 3)
+    verify(answer, tiny_corpus)
+    assert answer.span.score == engine.reader.probability(answer.span.evidence)
+
+
+def test_the_default_reader_quotes_the_whole_sentence(tiny_index: Path, tiny_corpus: Path, fake_encoder):
+    answer = qa.open_index(tiny_index, encoder=fake_encoder).ask("Who walked on the Moon?")
+    assert answer.span.text == answer.span.context.text == "Neil Armstrong walked on the Moon in 1969."
     verify(answer, tiny_corpus)
 
 
@@ -36,7 +45,7 @@ def test_ask_abstains_when_nothing_matches_but_lists_passages(tiny_index: Path, 
 
 
 def test_to_dict_matches_the_documented_schema(tiny_index: Path, fake_encoder):
-    data = qa.open_index(tiny_index, encoder=fake_encoder).ask("What colour are bananas?").to_dict()
+    data = qa.open_index(tiny_index, encoder=fake_encoder).ask("What colour are bananas?", min_score=0).to_dict()
     assert list(data) == ["question", "abstained", "answer", "passages"]
     assert list(data["answer"]) == ["text", "score", "file", "paragraph", "line", "start", "end", "context"]
     assert list(data["answer"]["context"]) == ["text", "start", "end", "line"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import qa
-from qa.reader.trained import CARD_FILE, MODEL_FILE, TrainedReader, default_folder, default_threshold
+from qa.reader.trained import CARD_FILE, FEATURES, MODEL_FILE, TrainedReader, default_folder, default_threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,8 @@ def test_the_shipped_model_is_small_and_described_by_its_card():
     assert (folder / MODEL_FILE).stat().st_size == card["bytes"] < 31e6
     assert (folder / "README.md").is_file() and (folder / "tokenizer.json").is_file()
     calibration = card["calibration"]
-    assert calibration["slope"] > 0 and 0 < calibration["threshold"] < 1
+    weights = dict(zip(calibration["features"], calibration["weights"]))
+    assert set(weights) <= set(FEATURES) and weights["logit"] > 0 and 0 < calibration["threshold"] < 1
     assert default_threshold() == calibration["threshold"]
 
 
@@ -36,7 +37,9 @@ def test_reads_the_short_answer_and_how_likely_each_window_answers(reader):
     first, second = reader.read("Who will launch the rover?", windows)
     assert windows[0][first.start:first.end] == "NASA"
     assert first.logit > second.logit
-    assert 0 < reader.probability(second.logit) < reader.probability(first.logit) < 1
+    evidence = {"span_score": 10.0, "heuristic": 0.5}
+    assert 0 < reader.probability({**evidence, "logit": second.logit}) < reader.probability(
+        {**evidence, "logit": first.logit}) < 1
 
 
 def test_reading_nothing_reads_nothing(reader):
@@ -74,7 +77,8 @@ def test_the_cli_reports_a_damaged_model_in_one_line(tmp_path: Path, monkeypatch
     folder = copy_model(tmp_path)
     (folder / MODEL_FILE).write_bytes(b"not a model")
     monkeypatch.setattr(trained, "default_folder", lambda: folder)
-    result = CliRunner().invoke(cli.app, ["ask", "Who walked on the Moon?", "--index", str(tiny_index)])
+    result = CliRunner().invoke(cli.app, ["ask", "Who walked on the Moon?", "--index", str(tiny_index),
+                                          "--reader", "trained"])
     assert result.exit_code == 1
     assert "is damaged" in result.output and "Traceback" not in result.output
     heuristic = CliRunner().invoke(cli.app, ["ask", "Who walked on the Moon?", "--index", str(tiny_index),

@@ -69,6 +69,10 @@ def answer_tokens(encoded: Encoded, row: int, start: int, end: int) -> tuple[int
 
 
 MODEL_FILE = "reader.onnx"
+# What an answer's probability is computed from: the reader's answerability logit for the window
+# and the start + end logit of the span it chose (how sure it is of where the answer is), and the
+# cheap scorer's confidence in the sentence the window was built around.
+FEATURES = ("logit", "span_score", "heuristic")
 CARD_FILE = "reader.json"
 
 
@@ -138,13 +142,16 @@ class TrainedReader:
         options.intra_op_num_threads = READ_THREADS
         self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         calibration = self.card.get("calibration") or {}
-        self.slope = float(calibration.get("slope", 1.0))
+        self.weights = dict(zip(calibration.get("features", ["logit"]), calibration.get("weights", [1.0])))
         self.intercept = float(calibration.get("intercept", 0.0))
         self.threshold = float(calibration.get("threshold", 0.5))  # as `default_threshold` reads it
 
-    def probability(self, logit: float) -> float:
-        """The calibrated probability that an answer with this logit is right (see the model card)."""
-        return 1.0 / (1.0 + math.exp(-(self.slope * logit + self.intercept)))
+    def probability(self, evidence: dict[str, float]) -> float:
+        """The calibrated probability that an answer is right, from its evidence (`FEATURES`):
+        a logistic regression fitted on held-out articles (see the model card); an uncalibrated
+        model gives ``sigmoid(logit)``."""
+        z = self.intercept + sum(w * evidence[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def read(self, question: str, windows: Sequence[str]) -> list[Reading]:
         """The best short answer in each window, and how likely the window is to answer."""
