@@ -23,6 +23,8 @@ from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Reader, R
 from qa.types import Answer, Citation, Context, Hit, Paragraph, Sentence, Span
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import numpy as np
 
     from qa.embedding import Encoder
@@ -70,6 +72,7 @@ class QA:
             _check_model(index, encoder)
         self._encoder = encoder
         self._reader: TrainedReader | None = None
+        self._loading: Future[TrainedReader] | None = None
 
     @property
     def encoder(self) -> Encoder:
@@ -85,10 +88,24 @@ class QA:
     def reader(self) -> TrainedReader:
         """The trained reader model, loaded on first use."""
         if self._reader is None:
+            self._load_reader()
+            assert self._loading is not None
+            loading, self._loading = self._loading, None
+            self._reader = loading.result()  # raises what loading raised (ModelMissing)
+        return self._reader
+
+    def _load_reader(self) -> None:
+        """Start loading the trained reader in a thread, if it is not loaded or loading: most of
+        the work (hashing, building the onnxruntime session) runs outside the GIL, beside the
+        question's embedding and retrieval."""
+        if self._reader is None and self._loading is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             from qa.reader.trained import TrainedReader
 
-            self._reader = TrainedReader()
-        return self._reader
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-reader")
+            self._loading = pool.submit(TrainedReader)
+            pool.shutdown(wait=False)  # the thread ends when the reader is loaded
 
     def threshold(self, reader: Reader | None = None) -> float:
         """The abstention threshold: the setting, else the one calibrated and stored with the index
@@ -181,6 +198,8 @@ class QA:
         top_k = self._top_k(top_k)
         reader = reader or self.settings.reader
         threshold = self.threshold(reader) if min_score is None else min_score
+        if reader == Reader.trained:
+            self._load_reader()
         ranked, sentences, candidates = self._read(question, retriever or self.settings.retriever)
         if rerank:
             best_by_paragraph: dict[int, float] = {}
