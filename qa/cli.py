@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from qa.pipeline import QA
-    from qa.types import Answer, Hit
+    from qa.types import Answer, Context, Hit, Paragraph
 
 app = typer.Typer(
     name="qa",
@@ -222,7 +222,7 @@ def ask_command(
         if as_json:
             sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
         else:
-            _render_answer(out, answer)
+            _render_answer(out, answer, engine)
 
 
 @app.command("search")
@@ -395,7 +395,9 @@ def _where(hit_or_citation) -> str:
     return f"{c.file} ¶{c.paragraph} (line {c.line})"
 
 
-def _render_answer(out: Console, answer: Answer) -> None:
+def _render_answer(out: Console, answer: Answer, engine: QA) -> None:
+    """The answer first, then a panel that shows it highlighted where it stands: a short answer in
+    its sentence, a whole-sentence answer in its paragraph."""
     from rich.panel import Panel
     from rich.text import Text
 
@@ -404,9 +406,12 @@ def _render_answer(out: Console, answer: Answer) -> None:
         if answer.passages:
             out.print(Text("Closest passages:", style="dim"))
     else:
-        span, context = answer.span, answer.span.context
-        body = Text(context.text)
-        body.stylize("bold black on yellow", span.citation.start - context.start, span.citation.end - context.start)
+        span = answer.span
+        around: Context | Paragraph = span.context
+        if (span.context.start, span.context.end) == (span.citation.start, span.citation.end):
+            around = engine.index.paragraph_at(span.citation.file, span.citation.paragraph)
+        body = Text(around.text)
+        body.stylize("bold black on yellow", span.citation.start - around.start, span.citation.end - around.start)
         title = Text.assemble(("Answer", "bold green"), f"  {_where(span.citation)}",
                               f"  confidence {span.score:.2f}")
         out.print(Text(span.text, style="bold"))

@@ -119,6 +119,7 @@ def test_cli_answers_from_a_fresh_process(seeds_index: Path):
     assert result.returncode == 0, result.stderr
     flat = " ".join(result.stdout.split())
     assert flat.startswith(TOMAHAWK)
+    assert "Technological and Economic Collaboration" in flat  # the sentence shown in its paragraph
     assert "000_9ccf596f5a5ca5a0.txt ¶5 (line 5)" in flat
     assert "Traceback" not in result.stderr
     trained = subprocess.run([sys.executable, "-m", "qa", "ask", "what did Japan buy?", "--reader", "trained",
