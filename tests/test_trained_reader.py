@@ -127,3 +127,16 @@ def test_the_onnx_export_matches_torch_on_hundreds_of_pairs(tmp_path: Path):
         pairs += len(batch)
     assert pairs >= 250
     assert worst < 1e-3
+
+
+def test_evidence_compares_each_window_with_the_others():
+    from qa.reader.trained import Reading, evidence
+
+    readings = [Reading(0, 0, 4, 3.0, 9.0, "NASA"), Reading(1, 0, 4, 1.0, 7.0, "nasa"),
+                Reading(2, 0, 5, -20.0, 2.0, "Japan")]
+    first, second, third = evidence(readings, [0.6, 0.5, 0.1])
+    assert first == {"logit": 3.0, "span_score": 9.0, "heuristic": 0.6, "margin": 2.0, "agreement": 0.5}
+    assert second["margin"] == -2.0 and second["agreement"] == 0.5  # the same answer, case folded
+    assert third["margin"] == -10.0 and third["agreement"] == 0.0  # clipped
+    alone, = evidence(readings[:1], [0.6])
+    assert alone["margin"] == 10.0 and alone["agreement"] == 0.0

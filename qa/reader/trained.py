@@ -69,10 +69,9 @@ def answer_tokens(encoded: Encoded, row: int, start: int, end: int) -> tuple[int
 
 
 MODEL_FILE = "reader.onnx"
-# What an answer's probability is computed from: the reader's answerability logit for the window
-# and the start + end logit of the span it chose (how sure it is of where the answer is), and the
-# cheap scorer's confidence in the sentence the window was built around.
-FEATURES = ("logit", "span_score", "heuristic")
+# What an answer's probability can be computed from (`evidence`); the model card names the ones
+# its calibration chose.
+FEATURES = ("logit", "span_score", "heuristic", "margin", "agreement")
 CARD_FILE = "reader.json"
 
 
@@ -103,6 +102,7 @@ class Reading:
         end: one past its last character.
         logit: the model's answerability logit (before calibration).
         span_score: start + end logit of the span (how sure the model is of this span).
+        text: the short answer, ``window[start:end]``.
     """
 
     window: int
@@ -110,6 +110,29 @@ class Reading:
     end: int
     logit: float
     span_score: float
+    text: str = ""
+
+
+def evidence(readings: Sequence[Reading], heuristic: Sequence[float]) -> list[dict[str, float]]:
+    """What each window's answer has for it (`FEATURES`), from the reader's readings of all the
+    windows of one question and the cheap scorer's confidence in each window's sentence.
+
+    - ``logit``: the window's answerability logit; ``span_score``: its span's start + end logit;
+    - ``heuristic``: the cheap scorer's confidence in the sentence the window is built around;
+    - ``margin``: how far its logit is above the best other window's (clipped to +-10: a
+      window that stands out answers more often than the best of several close ones);
+    - ``agreement``: the share of the other windows whose answer is the same text (case folded),
+      as when three windows around one sentence all read out the same name.
+    """
+    texts = [r.text.casefold() for r in readings]
+    out = []
+    for i, reading in enumerate(readings):
+        others = [r.logit for j, r in enumerate(readings) if j != i]
+        margin = reading.logit - max(others) if others else 10.0
+        same = sum(1 for j, t in enumerate(texts) if j != i and t == texts[i])
+        out.append({"logit": reading.logit, "span_score": reading.span_score, "heuristic": heuristic[i],
+                    "margin": max(-10.0, min(10.0, margin)), "agreement": same / len(others) if others else 0.0})
+    return out
 
 
 class TrainedReader:
@@ -168,7 +191,8 @@ class TrainedReader:
             begin, finish = snap_to_words(windows[row], offsets[first][0], offsets[last][1])
             if finish <= begin:  # a span of punctuation alone: quote the tokens as they are
                 begin, finish = offsets[first][0], offsets[last][1]
-            readings.append(Reading(row, begin, finish, float(answerable[row]), score))
+            readings.append(Reading(row, begin, finish, float(answerable[row]), score,
+                                    windows[row][begin:finish]))
         return readings
 
 
