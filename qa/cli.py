@@ -148,7 +148,7 @@ def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebu
 @app.command("index")
 @_reports_errors
 def index_command(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Folders and .txt/.md files [default: seeds/ or $QA_CORPUS].")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Folders and .txt, .md, .pdf, .html, .docx files [default: seeds/ or $QA_CORPUS].")] = None,
     index: IndexOption = None,
     model: Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or path [default: all-MiniLM-L6-v2].")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
@@ -362,6 +362,73 @@ def eval_command(
         raise typer.Exit(1)
 
 
+@app.command("show")
+@_reports_errors
+def show_command(
+    target: Annotated[str, typer.Argument(help="A file as cited (report.pdf), a citation (report.pdf:p3:¶2 or report.pdf:#2), or - for an answer's JSON on stdin.")],
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the text a file is cited in, or a cited paragraph with its quote highlighted."""
+    from qa import cite
+    from qa.index import Index
+
+    engine_index = Index.open(_settings(index).index)
+    span: tuple[int, int] | None = None
+    text: str | None = None
+    page: int | None = None
+    paragraph: int | None
+    if target == "-":
+        try:
+            data = json.loads(sys.stdin.read() or "null")
+        except ValueError:
+            raise BadInput("standard input is not JSON (expected the output of `qa ask --json`)") from None
+        file, paragraph, start, end, text = cite.from_json(data)
+        page, span = None, (start, end)
+    else:
+        file, page, paragraph = cite.parse(target)
+        file = cite.name_of(engine_index, file)
+    if paragraph is None and target != "-":
+        layer = engine_index.layer(file)
+        if as_json:
+            sys.stdout.write(json.dumps({"file": file, "format": layer.format, "text": layer.text,
+                                         "pages": [p.to_dict() for p in layer.pages]}, ensure_ascii=False) + "\n")
+            return
+        if page is not None:
+            chosen = [p for p in layer.pages if p.page == page]
+            if not chosen:
+                raise BadInput(f"{file} has no page {page} (it has {len(layer.pages)})")
+            sys.stdout.write(layer.text[chosen[0].start:chosen[0].end] + "\n")
+            return
+        sys.stdout.write(layer.text + ("" if layer.text.endswith("\n") else "\n"))
+        return
+    found = cite.quote(engine_index, file, paragraph, page, span, text)
+    if as_json:
+        sys.stdout.write(json.dumps({"file": found.file, "paragraph": found.paragraph.number, "page": found.page,
+                                     "line": found.paragraph.line, "start": found.start, "end": found.end,
+                                     "text": found.text, "paragraph_text": found.paragraph.text,
+                                     "status": found.status, "note": found.note}, ensure_ascii=False) + "\n")
+    else:
+        _render_quote(_stdout(), found)
+    if found.status != "unchanged":
+        _say(f"warning: {found.note}")
+
+
+def _render_quote(out: Console, found) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    paragraph = found.paragraph
+    body = Text(paragraph.text)
+    body.stylize("bold black on yellow", found.start - paragraph.start, found.end - paragraph.start)
+    page = f" p{found.page}" if found.page else ""
+    title = Text.assemble((f"{found.file}{page} ¶{paragraph.number}", "bold cyan"), f" (line {paragraph.line}) ",
+                          f"{found.start}-{found.end}")
+    out.print(Panel(body, title=title, title_align="left"))
+    if found.status == "unchanged":
+        out.print(Text(found.note, style="dim"))
+
+
 def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> None:
     from rich.table import Table
 
@@ -392,7 +459,8 @@ def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> N
 
 def _where(hit_or_citation) -> str:
     c = getattr(hit_or_citation, "citation", hit_or_citation)
-    return f"{c.file} ¶{c.paragraph} (line {c.line})"
+    page = f" p{c.page}" if c.page else ""
+    return f"{c.file}{page} ¶{c.paragraph} (line {c.line})"
 
 
 def _render_answer(out: Console, answer: Answer, engine: QA) -> None:
