@@ -17,8 +17,8 @@ Block = tuple[str, Any]
 
 def write_pdf(path: Path, blocks: Sequence[Block], *, header: str | None = None, footer: bool = False,
               columns: Sequence[Sequence[Block]] = (), page_break_every: int = 0,
-              encrypt_password: str | None = None) -> Path:
-    """A PDF of ``blocks`` (A4, 11 pt), optionally with a running header, a "Page N" footer on
+              encrypt_password: str | None = None, font_size: float = 11) -> Path:
+    """A PDF of ``blocks`` (A4, ``font_size`` points), optionally with a running header, a "Page N" footer on
     every page, a two-column section at the end (one list of blocks per column), a page break
     after every ``page_break_every`` blocks, and a user password."""
     from fpdf import FPDF
@@ -41,7 +41,7 @@ def write_pdf(path: Path, blocks: Sequence[Block], *, header: str | None = None,
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
     for number, block in enumerate(blocks, start=1):
-        _pdf_block(pdf, block)
+        _pdf_block(pdf, block, font_size)
         if page_break_every and number % page_break_every == 0 and number < len(blocks):
             pdf.add_page()
     if columns:
@@ -60,19 +60,20 @@ def write_pdf(path: Path, blocks: Sequence[Block], *, header: str | None = None,
     return path
 
 
-def _pdf_block(pdf: Any, block: Block) -> None:
+def _pdf_block(pdf: Any, block: Block, size: float) -> None:
     kind, content = block
+    line = size * 0.46  # mm: about 1.3 line spacing
     if kind == "heading":
-        pdf.set_font("helvetica", style="B", size=14)
-        pdf.multi_cell(0, 7, content, align="L")
+        pdf.set_font("helvetica", style="B", size=size + 3)
+        pdf.multi_cell(0, line + 1.5, content, align="L")
     elif kind == "table":
-        pdf.set_font("helvetica", size=11)
+        pdf.set_font("helvetica", size=size)
         for row in content:
-            pdf.multi_cell(0, 5, "    ".join(row), align="L")
+            pdf.multi_cell(0, line, "    ".join(row), align="L")
     else:
-        pdf.set_font("helvetica", size=11)
-        pdf.multi_cell(0, 5, content, align="L")
-    pdf.ln(4)
+        pdf.set_font("helvetica", size=size)
+        pdf.multi_cell(0, line, content, align="L")
+    pdf.ln(line * 0.8)
 
 
 def write_docx(path: Path, blocks: Sequence[Block]) -> Path:

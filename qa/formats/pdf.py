@@ -51,13 +51,20 @@ def extract(data: bytes) -> TextLayer:
     """
     pages = _read_lines(data)
     running = _running_lines(pages)
-    texts = [[_join(p) for p in _paragraphs([line for line in lines if not (
-        _in_margin(line, height) and _key(line.text) in running)])] for lines, height in pages]
+    texts, open_ended = [], []
+    for lines, height in pages:
+        boxes = Counter(line.box for line in lines)
+        paragraphs = _paragraphs([line for line in lines if not (_apart(line, boxes, height)
+                                                                 and _key(line.text) in running)])
+        texts.append([_join(p) for p in paragraphs])
+        right = max((line.x1 for p in paragraphs for line in p), default=0.0)
+        # The page's last line reaches the right edge of the text: its paragraph did not end there.
+        open_ended.append(bool(paragraphs) and paragraphs[-1][-1].x1 >= right - paragraphs[-1][-1].height)
     # A paragraph that runs on over a page break: the joiner it continues with, by page.
     joiners: dict[int, str] = {}
     for number in range(1, len(texts)):
         before, after = texts[number - 1], texts[number]
-        if before and after and _runs_on(before[-1], after[0]):
+        if before and after and _runs_on(before[-1], after[0], open_ended[number - 1]):
             joiners[number] = "" if before[-1].endswith("-") else " "
             if _hyphenated(before[-1], after[0]):
                 before[-1] = before[-1][:-1]
@@ -116,16 +123,21 @@ def _key(text: str) -> str:
     return " ".join(_DIGITS.sub("#", text).lower().split())
 
 
-def _in_margin(line: Line, height: float) -> bool:
+def _apart(line: Line, boxes: Counter[int], height: float) -> bool:
+    """Whether a line could be a running header or footer: in the top or bottom margin, in a text
+    box of its own (or of two lines), set apart from the body as headers are."""
     middle = (line.y0 + line.y1) / 2
-    return middle > height * (1 - MARGIN) or middle < height * MARGIN
+    if height * MARGIN <= middle <= height * (1 - MARGIN):
+        return False
+    return boxes[line.box] <= 2
 
 
 def _running_lines(pages: list[tuple[list[Line], float]]) -> set[str]:
-    """Lines in the top or bottom margin that repeat on at least half of the pages (and two)."""
+    """Lines set apart in the top or bottom margin that repeat on at least half of the pages (and two)."""
     seen: Counter[str] = Counter()
     for lines, height in pages:
-        seen.update({_key(line.text) for line in lines if _in_margin(line, height)})
+        boxes = Counter(line.box for line in lines)
+        seen.update({_key(line.text) for line in lines if _apart(line, boxes, height)})
     need = max(2, (len(pages) + 1) // 2)
     return {key for key, count in seen.items() if count >= need}
 
@@ -178,7 +190,7 @@ def _hyphenated(before: str, after: str) -> bool:
         and after[:1].islower()
 
 
-def _runs_on(previous: str, text: str) -> bool:
+def _runs_on(previous: str, text: str, open_ended: bool) -> bool:
     """Whether a page's first paragraph continues the last one of the page before: that one
-    stopped mid-sentence and this one starts in lower case."""
-    return not previous.rstrip().endswith(_END_OF_SENTENCE) and text[:1].islower()
+    stopped mid-sentence, and this one starts in lower case or that one's last line was full."""
+    return not previous.rstrip().endswith(_END_OF_SENTENCE) and (text[:1].islower() or open_ended)
