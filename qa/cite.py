@@ -14,6 +14,7 @@ was, changed so that it is not, or gone. This is what ``qa show`` prints.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from qa.errors import BadInput
 
 if TYPE_CHECKING:
+    from qa.formats import TextLayer
     from qa.index import Index
     from qa.types import Paragraph
 
@@ -65,13 +67,31 @@ def parse(citation: str) -> tuple[str, int | None, int | None]:
     return match.group("file"), int(page) if page else None, int(paragraph) if paragraph else None
 
 
-def from_json(data: Any) -> tuple[str, int, int, int, str | None]:
+def lookup(index: Index, target: str) -> tuple[str, int | None, int | None]:
+    """`parse`, with the file given by its name as cited or by a path to it (`name_of`)."""
+    file, page, paragraph = parse(target)
+    return name_of(index, file), page, paragraph
+
+
+def page_text(layer: TextLayer, file: str, page: int) -> str:
+    """One page of a paged text layer."""
+    for each in layer.pages:
+        if each.page == page:
+            return layer.text[each.start:each.end]
+    raise BadInput(f"{file} has no page {page} (it has {len(layer.pages)})")
+
+
+def from_json(source: str) -> tuple[str, int, int, int, str | None]:
     """File, paragraph, start, end and quoted text of a ``qa ask --json`` object (its answer), a
     ``qa search --json`` passage, or an answer object alone.
 
     Raises:
-        BadInput: it holds no citation (an abstention, or something else).
+        BadInput: it is not JSON, or holds no citation (an abstention, or something else).
     """
+    try:
+        data: Any = json.loads(source or "null")
+    except ValueError:
+        raise BadInput("standard input is not JSON (expected the output of `qa ask --json`)") from None
     if isinstance(data, list) and data:
         data = data[0]
     if isinstance(data, dict) and "answer" in data and "question" in data:

@@ -374,35 +374,21 @@ def show_command(
     from qa.index import Index
 
     engine_index = Index.open(_settings(index).index)
-    span: tuple[int, int] | None = None
-    text: str | None = None
-    page: int | None = None
-    paragraph: int | None
     if target == "-":
-        try:
-            data = json.loads(sys.stdin.read() or "null")
-        except ValueError:
-            raise BadInput("standard input is not JSON (expected the output of `qa ask --json`)") from None
-        file, paragraph, start, end, text = cite.from_json(data)
-        page, span = None, (start, end)
+        file, paragraph, start, end, text = cite.from_json(sys.stdin.read())
+        found = cite.quote(engine_index, file, paragraph, span=(start, end), text=text)
     else:
-        file, page, paragraph = cite.parse(target)
-        file = cite.name_of(engine_index, file)
-    if paragraph is None and target != "-":
-        layer = engine_index.layer(file)
-        if as_json:
-            sys.stdout.write(json.dumps({"file": file, "format": layer.format, "text": layer.text,
-                                         "pages": [p.to_dict() for p in layer.pages]}, ensure_ascii=False) + "\n")
+        file, page, number = cite.lookup(engine_index, target)
+        if number is None:
+            layer = engine_index.layer(file)
+            if as_json:
+                sys.stdout.write(json.dumps({"file": file, "format": layer.format, "text": layer.text,
+                                             "pages": [p.to_dict() for p in layer.pages]}, ensure_ascii=False) + "\n")
+            else:
+                shown = cite.page_text(layer, file, page) if page is not None else layer.text
+                sys.stdout.write(shown + ("" if shown.endswith("\n") else "\n"))
             return
-        if page is not None:
-            chosen = [p for p in layer.pages if p.page == page]
-            if not chosen:
-                raise BadInput(f"{file} has no page {page} (it has {len(layer.pages)})")
-            sys.stdout.write(layer.text[chosen[0].start:chosen[0].end] + "\n")
-            return
-        sys.stdout.write(layer.text + ("" if layer.text.endswith("\n") else "\n"))
-        return
-    found = cite.quote(engine_index, file, paragraph, page, span, text)
+        found = cite.quote(engine_index, file, number, page)
     if as_json:
         sys.stdout.write(json.dumps({"file": found.file, "paragraph": found.paragraph.number, "page": found.page,
                                      "line": found.paragraph.line, "start": found.start, "end": found.end,

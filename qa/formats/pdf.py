@@ -51,7 +51,8 @@ def extract(data: bytes) -> TextLayer:
     """
     pages = _read_lines(data)
     running = _running_lines(pages)
-    texts, open_ended = [], []
+    texts: list[list[str]] = []
+    open_ended: list[bool] = []
     for lines, height in pages:
         boxes = Counter(line.box for line in lines)
         paragraphs = _paragraphs([line for line in lines if not (_apart(line, boxes, height)
@@ -69,9 +70,9 @@ def extract(data: bytes) -> TextLayer:
             if _hyphenated(before[-1], after[0]):
                 before[-1] = before[-1][:-1]
     layer = LayerBuilder("pdf")
-    for number, paragraphs in enumerate(texts):
+    for number, page in enumerate(texts):
         layer.start_page()
-        for i, text in enumerate(paragraphs):
+        for i, text in enumerate(page):
             if i == 0 and number in joiners:
                 layer.extend(text, joiner=joiners[number])
             else:
