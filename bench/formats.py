@@ -1,6 +1,6 @@
 """Do PDF, HTML and DOCX copies of the seeds answer the seeds gold sets as well as the text?
 
-    .venv/bin/python bench/formats.py            # about 3 minutes on 2 cores
+    .venv/bin/python bench/formats.py            # about 2.5 minutes on 2 cores
     .venv/bin/python bench/formats.py --keep DIR # keep the converted files and indexes in DIR
     .venv/bin/python bench/formats.py --check    # exit 1 if a format falls more than 0.02 behind
 
