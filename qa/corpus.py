@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.formats import DERIVED, SUFFIXES, Page, Region
+from qa.formats import DERIVED, SUFFIXES, Page, Region, TextLayer
 from qa.types import Paragraph
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -58,6 +58,10 @@ class Document:
     pages: tuple[Page, ...] = ()
 
 
+# A derived file's stored text layer, by name, format and SHA-256 (see `read_document`).
+Reuse = Callable[[str, str, str], TextLayer | None]
+
+
 class Skipped(Exception):
     """A file that cannot be indexed; the message says why, in a few words."""
 
@@ -67,8 +71,12 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
 
 
-def read_document(path: Path, name: str) -> tuple[Document, str | None]:
+def read_document(path: Path, name: str, extracted: Reuse | None = None) -> tuple[Document, str | None]:
     """Read and decode one file, or extract its text layer (PDF, HTML, DOCX).
+
+    Args:
+        extracted: given a derived file's name, format and SHA-256, the text layer extracted from
+            those very bytes by the current extractor (from the index), or None: it is extracted then.
 
     Returns:
         The document, and a warning when the bytes were not valid UTF-8 and a
@@ -89,7 +97,7 @@ def read_document(path: Path, name: str) -> tuple[Document, str | None]:
     digest = hashlib.sha256(data).hexdigest()
     if fmt in DERIVED:
         try:
-            layer = formats.extract(fmt, data)
+            layer = (extracted(name, fmt, digest) if extracted else None) or formats.extract(fmt, data)
         except formats.ExtractionFailed as exc:
             raise Skipped(str(exc)) from None
         except Exception as exc:  # a backend's library failing in a way it did not foresee: still one warning

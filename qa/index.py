@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from qa import dense, formats, lexical
 from qa.corpus import (
     Document,
+    Reuse,
     Skipped,
     classify,
     discover,
@@ -51,8 +52,8 @@ from qa.corpus import (
     split_paragraphs,
     split_sentences,
 )
-from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
-from qa.formats import DERIVED, Page, TextLayer
+from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, QAError
+from qa.formats import DERIVED, Page, Region, TextLayer
 from qa.formats.base import page_of
 from qa.types import Paragraph, Sentence
 
@@ -92,6 +93,8 @@ CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 
                     size INTEGER, encoding TEXT, format TEXT);
 CREATE TABLE texts (file_id INTEGER PRIMARY KEY, text TEXT);
 CREATE TABLE pages (file_id INTEGER, page INTEGER, start INTEGER, end INTEGER, PRIMARY KEY (file_id, page));
+CREATE TABLE regions (file_id INTEGER, start INTEGER, end INTEGER, role TEXT, title TEXT);
+CREATE INDEX regions_by_file ON regions(file_id);
 CREATE TABLE paragraphs (id INTEGER PRIMARY KEY, file_id INTEGER, number INTEGER,
                          start INTEGER, end INTEGER, line INTEGER, heading INTEGER,
                          text TEXT, context TEXT);
@@ -196,12 +199,13 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
             raise BadInput(f"corpus path {path} is inside the index folder {folder}; "
                            "keep the documents outside it")
     limits = {"pdf": max_document_bytes or max_file_bytes, "docx": max_document_bytes or max_file_bytes}
-    documents = _read_corpus(paths, max_file_bytes, limits, note, skip=folder)
+    extractors = formats.extractors()
+    with _extracted(None if rebuild else folder, extractors) as extracted:
+        documents = _read_corpus(paths, max_file_bytes, limits, note, skip=folder, extracted=extracted)
     _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
         previous = None if rebuild else _reusable(folder, encoder, note)
-        extractors = formats.extractors()
         try:
             stale = _changed_extractors(previous, documents, extractors, note)
             return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale)
@@ -265,8 +269,37 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
     return BuildReport(folder, *counts, warnings, changes, written=True)
 
 
+@contextlib.contextmanager
+def _extracted(folder: Path | None, extractors: dict[str, str]) -> Iterator[Reuse | None]:
+    """The text layers the index in ``folder`` stored, for files whose bytes and extractor are
+    unchanged, so that `qa index` with nothing changed extracts nothing again. The index is only
+    read, before the build takes its lock: whatever it holds is checked against the file's hash
+    and the extractor, and the build compares every layer with the one it replaces."""
+    try:
+        index = Index.open(folder) if folder is not None and (folder / CURRENT).is_file() else None
+    except QAError:  # damaged, old or not an index at all: the build itself says so
+        index = None
+    if index is None:
+        yield None
+        return
+    files = {f["name"]: f for f in index.manifest["files"]}
+    built_with = index.manifest.get("extraction", {})
+
+    def reuse(name: str, fmt: str, sha256: str) -> TextLayer | None:
+        entry = files.get(name)
+        if entry is None or entry["sha256"] != sha256 or entry.get("format") != fmt or \
+                built_with.get(fmt) != extractors.get(fmt):
+            return None
+        return index.layer(name)
+
+    try:
+        yield reuse
+    finally:
+        index.close()
+
+
 def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, limits: dict[str, int | None], note: Warn,
-                 skip: Path) -> list[Document]:
+                 skip: Path, extracted: Reuse | None = None) -> list[Document]:
     """Read (or extract) every indexable file; each one that cannot be read is one warning."""
     files, skipped = discover(paths, skip=skip)
     for message in skipped:
@@ -280,7 +313,7 @@ def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, limits: dict
             if limit is not None and size > limit:
                 setting = "QA_MAX_DOCUMENT_MB" if fmt in limits else "QA_MAX_FILE_MB"
                 raise Skipped(f"{size / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit ({setting})")
-            document, warning = read_document(path, name)
+            document, warning = read_document(path, name, extracted)
         except Skipped as exc:
             note(f"skipped {path}: {exc}")
             continue
@@ -359,6 +392,8 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         db.execute("INSERT INTO texts VALUES (?, ?)", (file_id, document.text))
         db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)",
                        [(file_id, page.page, page.start, page.end) for page in document.pages])
+        db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?)",
+                       [(file_id, r.start, r.end, r.role, r.title) for r in document.regions])
         for paragraph, context, embedded, old_pid, sentences in rows:
             pid = next_id["paragraphs"]
             next_id["paragraphs"] += 1
@@ -862,7 +897,7 @@ class Index:
 
     def layer(self, file: str) -> TextLayer:
         """The text a file is cited in, as indexed: its extracted text layer (PDF, HTML, DOCX) or
-        its decoded text, with its pages (PDF).
+        its decoded text, with its regions (headings, tables, code) and pages (PDF).
 
         Raises:
             KeyError: no file of that name is indexed.
@@ -871,7 +906,9 @@ class Index:
                               "WHERE f.name = ?", (file,)).fetchone()
         if row is None:
             raise KeyError(file)
-        return TextLayer(row[1], row[2], pages=self._pages(file))
+        regions = self.db.execute("SELECT start, end, role, title FROM regions WHERE file_id = ? ORDER BY rowid",
+                                  (row[0],)).fetchall()
+        return TextLayer(row[1], row[2], tuple(Region(*r) for r in regions), self._pages(file))
 
     def page_of(self, file: str, offset: int) -> int | None:
         """The 1-based page of a PDF's text layer that holds ``offset``; None for unpaged formats."""

@@ -258,3 +258,25 @@ def test_the_question_path_imports_no_format_library(tmp_path: Path, mixed_corpu
             "print(sorted(m for m in ('pdfminer', 'docx', 'selectolax', 'markdown_it', 'fpdf') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_unchanged_documents_are_not_extracted_again(tmp_path: Path, mixed_corpus: Path, fake_encoder,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    build([mixed_corpus], tmp_path / "index", fake_encoder)
+    calls: list[str] = []
+    real = extract
+
+    def counting(fmt: str, data: bytes):
+        calls.append(fmt)
+        return real(fmt, data)
+
+    monkeypatch.setattr("qa.formats.extract", counting)
+    report = build([mixed_corpus], tmp_path / "index", fake_encoder)
+    assert not report.written and calls == []  # nothing changed: every layer came from the index
+    write_docx(mixed_corpus / "minutes.docx", [("heading", "Minutes"), ("p", "The board sold the old crane.")])
+    report = build([mixed_corpus], tmp_path / "index", fake_encoder)
+    assert calls == ["docx"] and report.changes["updated"] == ["minutes.docx"]
+    stored = Index.open(tmp_path / "index").layer("page.html")
+    assert [r.role for r in stored.regions] == ["heading", "prose"]  # headings survive the reuse
+    build([mixed_corpus], tmp_path / "index", fake_encoder, rebuild=True)
+    assert sorted(calls[1:]) == ["docx", "html", "pdf"]
