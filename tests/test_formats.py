@@ -280,3 +280,31 @@ def test_unchanged_documents_are_not_extracted_again(tmp_path: Path, mixed_corpu
     assert [r.role for r in stored.regions] == ["heading", "prose"]  # headings survive the reuse
     build([mixed_corpus], tmp_path / "index", fake_encoder, rebuild=True)
     assert sorted(calls[1:]) == ["docx", "html", "pdf"]
+
+
+def _lines(*rows: tuple[str, float, float, int]) -> list:
+    from qa.formats.pdf import Line
+
+    return [Line(text, x0, y, x0 + 6 * len(text), y + 10, box) for text, x0, y, box in rows]
+
+
+def test_pdf_paragraphs_split_at_a_first_line_indent_but_not_at_a_hanging_one():
+    from qa.formats.pdf import _paragraphs
+
+    indented = _lines(("The first paragraph runs over a full line of text here ok.", 50, 700, 0),
+                      ("It ends short.", 50, 688, 0),
+                      ("Indented start of the second paragraph of text, a long one", 70, 676, 0),
+                      ("and its second line.", 50, 664, 0))
+    assert [len(p) for p in _paragraphs(indented)] == [2, 2]
+    hanging = _lines(("• An item whose text is long enough to fill the whole line", 50, 700, 0),
+                     ("continued under it.", 62, 688, 0), ("• Another item, long enough to fill the", 50, 676, 0))
+    assert [len(p) for p in _paragraphs(hanging)] == [3]
+
+
+def test_pdf_a_box_that_stops_mid_sentence_runs_on_into_the_next_just_below():
+    from qa.formats.pdf import _paragraphs
+
+    lines = _lines(("The following declaration is", 50, 700, 0), ("invalid:", 50, 688, 1),
+                   ("A new paragraph.", 50, 640, 2))
+    assert [[line.text for line in p] for p in _paragraphs(lines)] == [
+        ["The following declaration is", "invalid:"], ["A new paragraph."]]

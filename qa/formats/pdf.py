@@ -145,7 +145,27 @@ def _running_lines(pages: list[tuple[list[Line], float]]) -> set[str]:
 
 def _paragraphs(lines: list[Line]) -> list[list[Line]]:
     """Consecutive lines of one text box form a paragraph, except where a line starts indented
-    under the box's flush left edge (a first-line indent with no space between paragraphs)."""
+    under the box's flush left edge after a line that stopped short (a first-line indent with no
+    space between paragraphs); and a box that stops mid-sentence runs on into the next one when
+    that one continues it just below, in lower case, in the same column."""
+    groups: list[list[Line]] = []
+    for group in _split_boxes(lines):
+        previous = groups[-1] if groups else None
+        if previous and _continues(previous, group):
+            previous.extend(group)
+        else:
+            groups.append(group)
+    return groups
+
+
+def _continues(before: list[Line], after: list[Line]) -> bool:
+    last, first = before[-1], after[0]
+    height = max(last.height, first.height)
+    return (not _join(before).endswith(_END_OF_SENTENCE) and _join(after)[:1].islower()
+            and abs(first.x0 - before[0].x0) < 2 * height and 0 <= last.y0 - first.y1 < 1.5 * height)
+
+
+def _split_boxes(lines: list[Line]) -> list[list[Line]]:
     groups: list[list[Line]] = []
     by_box: dict[int, list[Line]] = {}
     order: list[int] = []
@@ -157,11 +177,12 @@ def _paragraphs(lines: list[Line]) -> list[list[Line]]:
         own = by_box[box]
         edges = Counter(round(line.x0) for line in own)
         left, flush = edges.most_common(1)[0]
+        right = max(line.x1 for line in own)
         current: list[Line] = []
         for line in own:
             indent = line.x0 - left
             if current and len(own) >= 3 and flush >= 2 and line.height * 0.8 < indent < line.height * 4 \
-                    and abs(current[-1].x0 - left) < 1.5:
+                    and abs(current[-1].x0 - left) < 1.5 and current[-1].x1 < right - 1.5 * line.height:
                 groups.append(current)
                 current = []
             current.append(line)
