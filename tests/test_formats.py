@@ -308,3 +308,18 @@ def test_pdf_a_box_that_stops_mid_sentence_runs_on_into_the_next_just_below():
                    ("A new paragraph.", 50, 640, 2))
     assert [[line.text for line in p] for p in _paragraphs(lines)] == [
         ["The following declaration is", "invalid:"], ["A new paragraph."]]
+
+
+@pytest.mark.parametrize(("args", "stdin", "expected"), [
+    (["show", "nowhere.pdf"], None, "nowhere.pdf is not in the index"),
+    (["show", "report.pdf:¶999"], None, "has no indexed paragraph 999"),
+    (["show", "report.pdf:p99"], None, "has no page 99"),
+    (["show", "-"], "not json", "standard input is not JSON"),
+    (["show", "-"], '{"question": "q", "abstained": true, "answer": null, "passages": []}', "abstained"),
+])
+def test_qa_show_refuses_what_it_cannot_show_in_one_line(tmp_path: Path, mixed_corpus: Path, fake_encoder,
+                                                         monkeypatch: pytest.MonkeyPatch, args, stdin, expected):
+    build([mixed_corpus], tmp_path / "index", fake_encoder)
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "index"))
+    result = CliRunner().invoke(app, args, input=stdin)
+    assert result.exit_code == 2 and expected in result.stderr and "Traceback" not in result.stderr
