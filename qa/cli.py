@@ -148,7 +148,7 @@ def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebu
 @app.command("index")
 @_reports_errors
 def index_command(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Folders and .txt/.md files [default: seeds/ or $QA_CORPUS].")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Folders and .txt, .md, .pdf, .html, .docx files [default: seeds/ or $QA_CORPUS].")] = None,
     index: IndexOption = None,
     model: Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or path [default: all-MiniLM-L6-v2].")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
@@ -362,6 +362,59 @@ def eval_command(
         raise typer.Exit(1)
 
 
+@app.command("show")
+@_reports_errors
+def show_command(
+    target: Annotated[str, typer.Argument(help="A file as cited (report.pdf), a citation (report.pdf:p3:¶2 or report.pdf:#2), or - for an answer's JSON on stdin.")],
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the text a file is cited in, or a cited paragraph with its quote highlighted."""
+    from qa import cite
+    from qa.index import Index
+
+    engine_index = Index.open(_settings(index).index)
+    if target == "-":
+        file, paragraph, start, end, text = cite.from_json(sys.stdin.read())
+        found = cite.quote(engine_index, file, paragraph, span=(start, end), text=text)
+    else:
+        file, page, number = cite.lookup(engine_index, target)
+        if number is None:
+            layer = engine_index.layer(file)
+            if as_json:
+                sys.stdout.write(json.dumps({"file": file, "format": layer.format, "text": layer.text,
+                                             "pages": [p.to_dict() for p in layer.pages]}, ensure_ascii=False) + "\n")
+            else:
+                shown = cite.page_text(layer, file, page) if page is not None else layer.text
+                sys.stdout.write(shown + ("" if shown.endswith("\n") else "\n"))
+            return
+        found = cite.quote(engine_index, file, number, page)
+    if as_json:
+        sys.stdout.write(json.dumps({"file": found.file, "paragraph": found.paragraph.number, "page": found.page,
+                                     "line": found.paragraph.line, "start": found.start, "end": found.end,
+                                     "text": found.text, "paragraph_text": found.paragraph.text,
+                                     "status": found.status, "note": found.note}, ensure_ascii=False) + "\n")
+    else:
+        _render_quote(_stdout(), found)
+    if found.status != "unchanged":
+        _say(f"warning: {found.note}")
+
+
+def _render_quote(out: Console, found) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    paragraph = found.paragraph
+    body = Text(paragraph.text)
+    body.stylize("bold black on yellow", found.start - paragraph.start, found.end - paragraph.start)
+    page = f" p{found.page}" if found.page else ""
+    title = Text.assemble((f"{found.file}{page} ¶{paragraph.number}", "bold cyan"), f" (line {paragraph.line}) ",
+                          f"{found.start}-{found.end}")
+    out.print(Panel(body, title=title, title_align="left"))
+    if found.status == "unchanged":
+        out.print(Text(found.note, style="dim"))
+
+
 def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> None:
     from rich.table import Table
 
@@ -392,7 +445,8 @@ def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> N
 
 def _where(hit_or_citation) -> str:
     c = getattr(hit_or_citation, "citation", hit_or_citation)
-    return f"{c.file} ¶{c.paragraph} (line {c.line})"
+    page = f" p{c.page}" if c.page else ""
+    return f"{c.file}{page} ¶{c.paragraph} (line {c.line})"
 
 
 def _render_answer(out: Console, answer: Answer, engine: QA) -> None:

@@ -6,8 +6,9 @@
 
 The citation contract: a paragraph is a block separated by blank lines; in a
 file with no blank line at all, each non-empty line is a paragraph. Offsets are
-into ``path.read_bytes().decode("utf-8")`` (no newline translation), found by
-walking a cursor through the text, never by searching for it.
+into ``path.read_bytes().decode("utf-8")`` (no newline translation) for text and
+Markdown, and into the extracted text layer (`qa.formats`) for PDF, HTML and DOCX,
+found by walking a cursor through the text, never by searching for it.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import BadInput
+from qa.formats import DERIVED, SUFFIXES, Page, Region, TextLayer
 from qa.types import Paragraph
 
-SUFFIXES = (".txt", ".md")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _SENTENCE_END = tuple(".!;…")
 _BINARY_PROBE = 8192
@@ -38,9 +39,13 @@ class Document:
     Attributes:
         name: path relative to its corpus root, ``/``-separated (the citation's ``file``).
         path: where it was read from.
-        text: the decoded text that offsets refer to.
-        encoding: ``utf-8``, or the fallback used when the bytes were not UTF-8.
+        text: the text that offsets refer to: the decoded file, or its extracted text layer.
+        encoding: ``utf-8``, or the fallback used when the bytes were not UTF-8; ``extracted``
+            for a derived format.
         sha256: hash of the raw bytes, for change detection.
+        format: ``text``, ``markdown``, ``pdf``, ``html`` or ``docx`` (`qa.formats`).
+        regions: the roles of the text's parts (headings, tables, code); empty for plain text.
+        pages: each page's stretch of ``text``, for PDFs.
     """
 
     name: str
@@ -48,6 +53,13 @@ class Document:
     text: str
     encoding: str
     sha256: str
+    format: str = "text"
+    regions: tuple[Region, ...] = ()
+    pages: tuple[Page, ...] = ()
+
+
+# A derived file's stored text layer, by name, format and SHA-256 (see `read_document`).
+Reuse = Callable[[str, str, str], TextLayer | None]
 
 
 class Skipped(Exception):
@@ -59,22 +71,38 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
 
 
-def read_document(path: Path, name: str) -> tuple[Document, str | None]:
-    """Read and decode one file.
+def read_document(path: Path, name: str, extracted: Reuse | None = None) -> tuple[Document, str | None]:
+    """Read and decode one file, or extract its text layer (PDF, HTML, DOCX).
+
+    Args:
+        extracted: given a derived file's name, format and SHA-256, the text layer extracted from
+            those very bytes by the current extractor (from the index), or None: it is extracted then.
 
     Returns:
         The document, and a warning when the bytes were not valid UTF-8 and a
         fallback decoding was used.
 
     Raises:
-        Skipped: the file is unreadable, binary, or empty.
+        Skipped: the file is unreadable, binary, empty, or its text cannot be extracted.
     """
     import hashlib
+
+    from qa import formats
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise Skipped(f"unreadable ({exc.strerror or exc})") from None
+    fmt = formats.format_of(path) or "text"
+    digest = hashlib.sha256(data).hexdigest()
+    if fmt in DERIVED:
+        try:
+            layer = (extracted(name, fmt, digest) if extracted else None) or formats.extract(fmt, data)
+        except formats.ExtractionFailed as exc:
+            raise Skipped(str(exc)) from None
+        except Exception as exc:  # a backend's library failing in a way it did not foresee: still one warning
+            raise Skipped(f"its text could not be extracted ({type(exc).__name__}: {exc})") from None
+        return Document(name, path, layer.text, "extracted", digest, fmt, layer.regions, layer.pages), None
     if b"\x00" in data[:_BINARY_PROBE]:
         raise Skipped("binary file")
     warning = None
@@ -88,7 +116,8 @@ def read_document(path: Path, name: str) -> tuple[Document, str | None]:
         warning = f"not valid UTF-8, decoded as {encoding}"
     if not text.strip():
         raise Skipped("empty file")
-    return Document(name, path, text, encoding, hashlib.sha256(data).hexdigest()), warning
+    regions = formats.backend("markdown").regions(text) if fmt == "markdown" else []
+    return Document(name, path, text, encoding, digest, fmt, tuple(regions)), warning
 
 
 def discover(paths: Iterable[Path], skip: Path | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
@@ -115,7 +144,7 @@ def discover(paths: Iterable[Path], skip: Path | None = None) -> tuple[list[tupl
             if path.suffix.lower() in SUFFIXES:
                 found.append((path, name))
             else:
-                warnings.append(f"skipped {path}: not a .txt or .md file")
+                warnings.append(f"skipped {path}: not a {', '.join(SUFFIXES)} file")
     names: dict[str, Path] = {}
     for path, name in found:
         if name in names:
@@ -182,6 +211,52 @@ def split_paragraphs(name: str, text: str) -> list[Paragraph]:
         paragraphs.append(Paragraph(name, number, start, end, block[0][2], body,
                                     heading=len(block) == 1 and is_heading(body)))
     return paragraphs
+
+
+@dataclass(frozen=True)
+class Part:
+    """What a paragraph is, from its format's regions (`classify`).
+
+    Attributes:
+        role: ``prose``, ``heading``, ``table`` or ``skip`` (see `qa.formats.base.ROLES`).
+        spans: the ``(start, end)`` stretches to split into sentences (prose only).
+        title: the text of a heading inside it, without markup ("" if none).
+    """
+
+    role: str
+    spans: tuple[tuple[int, int], ...]
+    title: str = ""
+
+
+def classify(paragraphs: Sequence[Paragraph], regions: Sequence[Region]) -> list[Part]:
+    """For each paragraph, what it is: with no regions (plain text) every paragraph is prose;
+    otherwise the regions it overlaps decide: headings and tables are never split into
+    sentences, code and front matter never either, and a paragraph of nothing else is skipped."""
+    parts = []
+    cursor = 0
+    for paragraph in paragraphs:
+        if not regions:
+            parts.append(Part("prose", ((paragraph.start, paragraph.end),)))
+            continue
+        while cursor < len(regions) and regions[cursor].end <= paragraph.start:
+            cursor += 1
+        inside = []
+        at = cursor
+        while at < len(regions) and regions[at].start < paragraph.end:
+            inside.append(regions[at])
+            at += 1
+        roles = {r.role for r in inside} - {"skip"} if inside else {"prose"}
+        title = " ".join(r.title for r in inside if r.role == "heading" and r.title)
+        spans = tuple((max(r.start, paragraph.start), min(r.end, paragraph.end)) for r in inside if r.role == "prose")
+        if not roles:
+            parts.append(Part("skip", ()))
+        elif "prose" in roles:
+            parts.append(Part("prose", spans, title))
+        elif "table" in roles:
+            parts.append(Part("table", (), title))
+        else:
+            parts.append(Part("heading", (), title))
+    return parts
 
 
 def is_fragment(text: str) -> bool:

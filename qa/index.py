@@ -13,7 +13,7 @@ Layout of an index folder::
       PREVIOUS           the generation it replaced, kept for readers until the next build
       gen-<time>-<8>/    one complete build
         manifest.json    format, model, settings, source hashes, artifact checksums
-        store.sqlite     files, paragraphs, sentences, and their FTS5 tables
+        store.sqlite     files, their text layers and pages, paragraphs, sentences, FTS5 tables
         paragraphs.faiss paragraph vectors (heading context + text)
         sentences.faiss  sentence vectors (the sentence alone)
         sentences_in_context.faiss  sentence vectors (heading context + sentence)
@@ -39,10 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa import dense, lexical
+from qa import dense, formats, lexical
 from qa.corpus import (
     Document,
+    Reuse,
     Skipped,
+    classify,
     discover,
     is_fragment,
     line_of,
@@ -50,7 +52,9 @@ from qa.corpus import (
     split_paragraphs,
     split_sentences,
 )
-from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
+from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, QAError
+from qa.formats import DERIVED, Page, Region, TextLayer
+from qa.formats.base import page_of
 from qa.types import Paragraph, Sentence
 
 if TYPE_CHECKING:
@@ -58,7 +62,9 @@ if TYPE_CHECKING:
 
     from qa.embedding import Encoder
 
-FORMAT_VERSION = 3  # 2: files carry path, size and mtime; chunking carries a version. 3: sentences in context
+# 2: files carry path, size and mtime; chunking carries a version. 3: sentences in context.
+# 4: files carry their format, text layer and pages (PDF, HTML, DOCX); extractors in the manifest.
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
@@ -74,15 +80,21 @@ _GENERATION = re.compile(r"gen-[0-9]{8}T[0-9]{6}-[a-z0-9_]{8}")
 VECTORS = ("paragraphs", "sentences", "sentences_in_context")
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 3, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
+CHUNKING = {"version": 4, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
             "embedded": "context + paragraph; sentence alone and context + sentence",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
-            "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark"}
+            "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark",
+            "markdown": "parsed: headings are context; code, front matter and tables are never answers; "
+                        "links reduced to their text where embedded and matched"}
 # Everything a build writes into a generation: clean-up removes these names and nothing else.
 _GENERATION_FILES = (*ARTIFACTS, "store.sqlite-journal", "manifest.json.tmp", "manifest.json", BUILDING)
 SCHEMA = """
 CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,
-                    size INTEGER, encoding TEXT);
+                    size INTEGER, encoding TEXT, format TEXT);
+CREATE TABLE texts (file_id INTEGER PRIMARY KEY, text TEXT);
+CREATE TABLE pages (file_id INTEGER, page INTEGER, start INTEGER, end INTEGER, PRIMARY KEY (file_id, page));
+CREATE TABLE regions (file_id INTEGER, start INTEGER, end INTEGER, role TEXT, title TEXT);
+CREATE INDEX regions_by_file ON regions(file_id);
 CREATE TABLE paragraphs (id INTEGER PRIMARY KEY, file_id INTEGER, number INTEGER,
                          start INTEGER, end INTEGER, line INTEGER, heading INTEGER,
                          text TEXT, context TEXT);
@@ -126,24 +138,31 @@ def title_from_name(name: str) -> str:
     return " ".join(words)
 
 
-def contexts(name: str, paragraphs: Sequence[Paragraph]) -> list[str]:
-    """For each paragraph, the titles and section heading it sits under, as one line."""
+def contexts(name: str, paragraphs: Sequence[Paragraph], titles: Sequence[str] | None = None) -> list[str]:
+    """For each paragraph, the titles and section heading it sits under, as one line.
+
+    Args:
+        titles: by paragraph, the text of a heading it holds as its format parsed it (Markdown's
+            ``## Costs`` or a setext heading), "" where none; by default a heading's own text.
+    """
+    titles = titles or [""] * len(paragraphs)
+    own = [title or (p.text.lstrip("#").strip() if p.heading else "") for p, title in zip(paragraphs, titles)]
     title = title_from_name(name)
-    doc_title = paragraphs[0].text if paragraphs and paragraphs[0].heading else ""
+    doc_title = own[0] if paragraphs and (paragraphs[0].heading or titles[0]) else ""
     section = ""
     result = []
-    for paragraph in paragraphs:
-        if paragraph.heading and paragraph.number > 1:
-            section = paragraph.text.lstrip("#").strip()
-        parts = [p for p in (title, doc_title.lstrip("#").strip(), section) if p]
+    for paragraph, heading in zip(paragraphs, own):
+        if heading and paragraph is not paragraphs[0]:
+            section = heading
+        parts = [p for p in (title, doc_title, section) if p]
         if paragraph.heading:
-            parts = [p for p in parts if p != paragraph.text.lstrip("#").strip()]
+            parts = [p for p in parts if p != heading]
         result.append(" — ".join(dict.fromkeys(parts)))
     return result
 
 
 def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: bool = False,
-          max_file_bytes: int | None = None, warn: Warn | None = None,
+          max_file_bytes: int | None = None, max_document_bytes: int | None = None, warn: Warn | None = None,
           progress: ProgressFactory | None = None) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``, incrementally.
 
@@ -158,7 +177,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         folder: the index folder; created if needed.
         encoder: the embedding model; a lazy one is loaded only if something needs embedding.
         rebuild: ignore the existing index and embed everything.
-        max_file_bytes: files larger than this are skipped with a warning.
+        max_file_bytes: text, Markdown and HTML files larger than this are skipped with a warning.
+        max_document_bytes: the same for PDF and DOCX files (by default ``max_file_bytes``).
         warn: called with each one-line warning (skipped or re-decoded files).
         progress: ``progress(label, total)`` returns a callback advanced per embedded text.
 
@@ -178,26 +198,57 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         if folder.resolve() in (path.resolve(), *path.resolve().parents):
             raise BadInput(f"corpus path {path} is inside the index folder {folder}; "
                            "keep the documents outside it")
-    documents = _read_corpus(paths, max_file_bytes, note, skip=folder)
+    limits = {"pdf": max_document_bytes or max_file_bytes, "docx": max_document_bytes or max_file_bytes}
+    extractors = formats.extractors()
+    with _extracted(None if rebuild else folder, extractors) as extracted:
+        documents = _read_corpus(paths, max_file_bytes, limits, note, skip=folder, extracted=extracted)
     _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
         previous = None if rebuild else _reusable(folder, encoder, note)
         try:
-            return _update(folder, paths, documents, encoder, previous, progress, warnings)
+            stale = _changed_extractors(previous, documents, extractors, note)
+            return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale)
         finally:
             if previous:
                 previous.close()
 
 
+def _changed_extractors(previous: Index | None, documents: list[Document], extractors: dict[str, str],
+                        note: Warn) -> set[str]:
+    """The formats whose extractor changed since ``previous`` was built, each said in a warning
+    (like a model change): their files are extracted and embedded again."""
+    if previous is None:
+        return set()
+    old = previous.manifest.get("extraction", {})
+    present = {d.format for d in documents}
+    stale = {fmt for fmt, now in extractors.items() if fmt in present and old.get(fmt) != now}
+    for fmt in sorted(stale):
+        count = sum(d.format == fmt for d in documents)
+        note(f"re-extracting {count} {fmt} file{'s' if count != 1 else ''}: the index was built with "
+             f"{old.get(fmt, 'another extractor')}, not {extractors[fmt]}")
+    return stale
+
+
 def _update(folder: Path, paths: Sequence[Path], documents: list[Document], encoder: Encoder,
-            previous: Index | None, progress: ProgressFactory | None, warnings: list[str]) -> BuildReport:
-    """Write and publish a new generation, unless nothing changed since ``previous``."""
+            previous: Index | None, progress: ProgressFactory | None, warnings: list[str],
+            extractors: dict[str, str], stale: set[str]) -> BuildReport:
+    """Write and publish a new generation, unless nothing changed since ``previous``.
+
+    A file is unchanged when its bytes are, its format's extractor is (``stale`` lists the
+    formats whose extractor changed) and, for a derived format, its text layer is too.
+    """
     old = {f["name"]: f for f in previous.manifest["files"]} if previous else {}
+
+    def same(d: Document) -> bool:
+        if old[d.name]["sha256"] != d.sha256 or d.format in stale:
+            return False
+        return d.format not in DERIVED or previous is None or previous.layer(d.name).text == d.text
+
     changes = {
         "added": [d.name for d in documents if d.name not in old],
-        "updated": [d.name for d in documents if d.name in old and old[d.name]["sha256"] != d.sha256],
-        "unchanged": [d.name for d in documents if d.name in old and old[d.name]["sha256"] == d.sha256],
+        "updated": [d.name for d in documents if d.name in old and not same(d)],
+        "unchanged": [d.name for d in documents if d.name in old and same(d)],
         "removed": sorted(set(old) - {d.name for d in documents}),
     }
     roots = [str(Path(p).resolve()) for p in paths]
@@ -209,7 +260,8 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
                            warnings, changes, written=False)
     generation = _new_generation(folder)
     try:
-        counts = _write(generation, roots, documents, encoder, previous, set(changes["unchanged"]), progress)
+        counts = _write(generation, roots, documents, encoder, previous, set(changes["unchanged"]), progress,
+                        extractors)
         _publish(folder, generation)
     except BaseException:
         _remove_generation(generation)
@@ -217,7 +269,38 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
     return BuildReport(folder, *counts, warnings, changes, written=True)
 
 
-def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, note: Warn, skip: Path) -> list[Document]:
+@contextlib.contextmanager
+def _extracted(folder: Path | None, extractors: dict[str, str]) -> Iterator[Reuse | None]:
+    """The text layers the index in ``folder`` stored, for files whose bytes and extractor are
+    unchanged, so that `qa index` with nothing changed extracts nothing again. The index is only
+    read, before the build takes its lock: whatever it holds is checked against the file's hash
+    and the extractor, and the build compares every layer with the one it replaces."""
+    try:
+        index = Index.open(folder) if folder is not None and (folder / CURRENT).is_file() else None
+    except QAError:  # damaged, old or not an index at all: the build itself says so
+        index = None
+    if index is None:
+        yield None
+        return
+    files = {f["name"]: f for f in index.manifest["files"]}
+    built_with = index.manifest.get("extraction", {})
+
+    def reuse(name: str, fmt: str, sha256: str) -> TextLayer | None:
+        entry = files.get(name)
+        if entry is None or entry["sha256"] != sha256 or entry.get("format") != fmt or \
+                built_with.get(fmt) != extractors.get(fmt):
+            return None
+        return index.layer(name)
+
+    try:
+        yield reuse
+    finally:
+        index.close()
+
+
+def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, limits: dict[str, int | None], note: Warn,
+                 skip: Path, extracted: Reuse | None = None) -> list[Document]:
+    """Read (or extract) every indexable file; each one that cannot be read is one warning."""
     files, skipped = discover(paths, skip=skip)
     for message in skipped:
         note(message)
@@ -225,10 +308,12 @@ def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, note: Warn, 
     for path, name in files:
         try:
             size = path.stat().st_size
-            if max_file_bytes is not None and size > max_file_bytes:
-                raise Skipped(f"{size / 1e6:.1f} MB is over the {max_file_bytes / 1e6:g} MB limit "
-                              "(QA_MAX_FILE_MB)")
-            document, warning = read_document(path, name)
+            fmt = formats.format_of(path) or "text"
+            limit = limits.get(fmt, max_file_bytes)
+            if limit is not None and size > limit:
+                setting = "QA_MAX_DOCUMENT_MB" if fmt in limits else "QA_MAX_FILE_MB"
+                raise Skipped(f"{size / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit ({setting})")
+            document, warning = read_document(path, name, extracted)
         except Skipped as exc:
             note(f"skipped {path}: {exc}")
             continue
@@ -239,7 +324,7 @@ def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, note: Warn, 
             note(f"{path}: {warning}")
         documents.append(document)
     if not documents:
-        raise BadInput(f"no indexable .txt or .md documents in {', '.join(map(str, paths))}")
+        raise BadInput(f"no indexable documents ({', '.join(formats.SUFFIXES)}) in {', '.join(map(str, paths))}")
     return documents
 
 
@@ -281,7 +366,8 @@ def _stat(path: Path) -> dict[str, Any]:
 
 
 def _write(generation: Path, roots: list[str], documents: list[Document], encoder: Encoder,
-           previous: Index | None, unchanged: set[str], progress: ProgressFactory | None) -> tuple[int, int, int]:
+           previous: Index | None, unchanged: set[str], progress: ProgressFactory | None,
+           extractors: dict[str, str]) -> tuple[int, int, int]:
     import numpy as np
 
     generation.chmod(0o755)
@@ -300,9 +386,14 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         else:
             rows = _split(document)
         paragraph_count = 0
-        db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (file_id, document.name, str(document.path.resolve()), document.sha256,
-                    document.path.stat().st_size, document.encoding))
+                    document.path.stat().st_size, document.encoding, document.format))
+        db.execute("INSERT INTO texts VALUES (?, ?)", (file_id, document.text))
+        db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)",
+                       [(file_id, page.page, page.start, page.end) for page in document.pages])
+        db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?)",
+                       [(file_id, r.start, r.end, r.role, r.title) for r in document.regions])
         for paragraph, context, embedded, old_pid, sentences in rows:
             pid = next_id["paragraphs"]
             next_id["paragraphs"] += 1
@@ -312,15 +403,15 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
                         int(paragraph.heading), paragraph.text, context))
             lexical.add(db, "para_fts", [(pid, embedded)])
             _place(vectors, pending, "paragraphs", pid, old_pid, embedded)
-            for start, end, line, text, old_sid in sentences:
+            for start, end, line, text, matched, old_sid in sentences:
                 sid = next_id["sentences"]
                 next_id["sentences"] += 1
                 db.execute("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)", (sid, pid, start, end, line, text))
-                lexical.add(db, "sent_fts", [(sid, text)])
-                _place(vectors, pending, "sentences", sid, old_sid, text)
-                _place(vectors, pending, "sentences_in_context", sid, old_sid, with_context(context, text))
+                lexical.add(db, "sent_fts", [(sid, matched)])
+                _place(vectors, pending, "sentences", sid, old_sid, matched)
+                _place(vectors, pending, "sentences_in_context", sid, old_sid, with_context(context, matched))
         files_meta.append({"name": document.name, "sha256": document.sha256, "encoding": document.encoding,
-                           "paragraphs": paragraph_count, **_stat(document.path)})
+                           "format": document.format, "paragraphs": paragraph_count, **_stat(document.path)})
     db.commit()
     db.close()
 
@@ -348,6 +439,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "model": {"name": encoder.name, "dimension": int(dimension), "fingerprint": encoder.fingerprint},
         "chunking": CHUNKING,
+        "extraction": extractors,
         "corpus": roots,
         "files": files_meta,
         "counts": {"files": len(documents), "paragraphs": next_id["paragraphs"],
@@ -362,7 +454,9 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     return len(documents), next_id["paragraphs"], next_id["sentences"]
 
 
-Row = tuple[Paragraph, str, str, "int | None", list[tuple[int, int, int, str, "int | None"]]]
+# A sentence to store: start, end, line, its text, what is embedded and matched of it, its id in the previous index.
+SentenceRow = tuple[int, int, int, str, str, "int | None"]
+Row = tuple[Paragraph, str, str, "int | None", list[SentenceRow]]
 
 
 def _rows(kind: str) -> str:
@@ -379,15 +473,44 @@ def with_context(context: str, text: str) -> str:
     return f"{context}\n{text}" if context else text
 
 
+def _matched(fmt: str) -> Callable[[str], str]:
+    """What is embedded and matched of a text in this format: Markdown without its inline
+    markup (a link's text, not its URL), any other format as it is."""
+    if fmt == "markdown":
+        from qa.formats.markdown import plain
+
+        return plain
+    return lambda text: text
+
+
 def _split(document: Document) -> list[Row]:
-    """Paragraphs (with context and embedded text) and their sentences, for a new or changed file."""
-    paragraphs = split_paragraphs(document.name, document.text)
+    """Paragraphs (with context and embedded text) and their sentences, for a new or changed file.
+
+    The format's regions decide what each paragraph is (`qa.corpus.classify`): headings give
+    context, tables are passages without sentences, code and front matter are left out.
+    """
+    matched = _matched(document.format)
+    paragraphs, parts = [], []
+    found = split_paragraphs(document.name, document.text)
+    for paragraph, part in zip(found, classify(found, document.regions)):
+        if part.role == "skip":
+            continue  # its number stays taken, so the next paragraph's is what the blank-line rule gives
+        if part.role == "heading" and not paragraph.heading:
+            paragraph = Paragraph(paragraph.file, paragraph.number, paragraph.start, paragraph.end,
+                                  paragraph.line, paragraph.text, heading=True)
+        paragraphs.append(paragraph)
+        parts.append(part)
     rows: list[Row] = []
-    for paragraph, context in zip(paragraphs, contexts(document.name, paragraphs)):
-        embedded = with_context(context, paragraph.text)
-        sentences: list[tuple[int, int, int, str, int | None]] = [] if is_fragment(paragraph.text) else [
-            (start, end, line_of(document.text, start), document.text[start:end], None)
-            for start, end in split_sentences(paragraph)]  # headings and bare list items: context only
+    for paragraph, part, context in zip(paragraphs, parts,
+                                        contexts(document.name, paragraphs, [p.title for p in parts])):
+        embedded = with_context(context, matched(paragraph.text))
+        sentences: list[SentenceRow] = []
+        for start, end in part.spans if not paragraph.heading else ():
+            piece = Paragraph(paragraph.file, paragraph.number, start, end, paragraph.line, document.text[start:end])
+            if is_fragment(piece.text):
+                continue  # headings and bare list items: context only
+            sentences += [(s, e, line_of(document.text, s), document.text[s:e], matched(document.text[s:e]), None)
+                          for s, e in split_sentences(piece)]
         rows.append((paragraph, context, embedded, None, sentences))
     return rows
 
@@ -396,15 +519,16 @@ def _carried_rows(previous: Index, name: str) -> list[Row]:
     """An unchanged file's rows from the previous index, with their old ids for the vectors."""
     rows: list[Row] = []
     records = previous.db.execute(
-        "SELECT p.id, p.number, p.start, p.end, p.line, p.heading, p.text, p.context FROM paragraphs p "
+        "SELECT p.id, p.number, p.start, p.end, p.line, p.heading, p.text, p.context, f.format FROM paragraphs p "
         "JOIN files f ON f.id = p.file_id WHERE f.name = ? ORDER BY p.id", (name,)).fetchall()
+    matched = _matched(records[0][8] if records else "text")
     sentences = previous.sentences([r[0] for r in records])
-    by_paragraph: dict[int, list[tuple[int, int, int, str, int | None]]] = {}
+    by_paragraph: dict[int, list[SentenceRow]] = {}
     for sid, s in sentences.items():
-        by_paragraph.setdefault(s.paragraph, []).append((s.start, s.end, s.line, s.text, sid))
-    for pid, number, start, end, line, heading, text, context in records:
+        by_paragraph.setdefault(s.paragraph, []).append((s.start, s.end, s.line, s.text, matched(s.text), sid))
+    for pid, number, start, end, line, heading, text, context, _ in records:
         paragraph = Paragraph(name, number, start, end, line, text, bool(heading))
-        rows.append((paragraph, context, with_context(context, text), pid, by_paragraph.get(pid, [])))
+        rows.append((paragraph, context, with_context(context, matched(text)), pid, by_paragraph.get(pid, [])))
     return rows
 
 
@@ -627,6 +751,7 @@ class Index:
         uri = (generation / "store.sqlite").resolve().as_uri() + "?mode=ro"
         self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._faiss: dict[str, Any] = {}
+        self._page_cache: dict[str, tuple[Page, ...]] = {}
 
     @classmethod
     def open(cls, folder: Path) -> Index:
@@ -769,6 +894,32 @@ class Index:
         if row is None:
             raise KeyError(f"{file} ¶{number}")
         return self.paragraphs([row[0]])[row[0]][0]
+
+    def layer(self, file: str) -> TextLayer:
+        """The text a file is cited in, as indexed: its extracted text layer (PDF, HTML, DOCX) or
+        its decoded text, with its regions (headings, tables, code) and pages (PDF).
+
+        Raises:
+            KeyError: no file of that name is indexed.
+        """
+        row = self.db.execute("SELECT f.id, f.format, t.text FROM files f JOIN texts t ON t.file_id = f.id "
+                              "WHERE f.name = ?", (file,)).fetchone()
+        if row is None:
+            raise KeyError(file)
+        regions = self.db.execute("SELECT start, end, role, title FROM regions WHERE file_id = ? ORDER BY rowid",
+                                  (row[0],)).fetchall()
+        return TextLayer(row[1], row[2], tuple(Region(*r) for r in regions), self._pages(file))
+
+    def page_of(self, file: str, offset: int) -> int | None:
+        """The 1-based page of a PDF's text layer that holds ``offset``; None for unpaged formats."""
+        return page_of(self._pages(file), offset)
+
+    def _pages(self, file: str) -> tuple[Page, ...]:
+        if file not in self._page_cache:
+            rows = self.db.execute("SELECT p.page, p.start, p.end FROM pages p JOIN files f ON f.id = p.file_id "
+                                   "WHERE f.name = ? ORDER BY p.page", (file,)).fetchall()
+            self._page_cache[file] = tuple(Page(*row) for row in rows)
+        return self._page_cache[file]
 
     def sentences(self, paragraph_ids: Sequence[int]) -> dict[int, Sentence]:
         """The sentences of the given paragraphs, by sentence id."""

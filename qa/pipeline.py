@@ -179,7 +179,12 @@ class QA:
 
     def _hits(self, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
         paragraphs = self.index.paragraphs([pid for pid, _ in ranked])
-        return [Hit(_citation(paragraphs[pid][0]), score, paragraphs[pid][0].text) for pid, score in ranked]
+        hits = []
+        for pid, score in ranked:
+            paragraph = paragraphs[pid][0]
+            page = self.index.page_of(paragraph.file, paragraph.start)
+            hits.append(Hit(_citation(paragraph, page), score, paragraph.text))
+        return hits
 
     def ask(self, question: str, top_k: int | None = None, retriever: Retriever | None = None,
             min_score: float | None = None, rerank: bool = True, reader: Reader | None = None) -> Answer:
@@ -217,6 +222,8 @@ class QA:
             span = self._span(candidates[0], heuristic.confidence(question, candidates[0]), sentences)
         if span is not None and span.score < threshold:
             span = None
+        if span is not None:  # the page of the answer's own start: a paragraph may run over a page break
+            span = span.on_page(self.index.page_of(span.citation.file, span.citation.start))
         return Answer(question, span, self._hits(ranked[:top_k]))
 
     def _read(self, question: str, retriever: Retriever) -> tuple[list[tuple[int, float]], dict[int, Sentence],
@@ -346,8 +353,8 @@ class Window:
     rank: int = 0
 
 
-def _citation(paragraph: Paragraph) -> Citation:
-    return Citation(paragraph.file, paragraph.number, paragraph.line, paragraph.start, paragraph.end)
+def _citation(paragraph: Paragraph, page: int | None = None) -> Citation:
+    return Citation(paragraph.file, paragraph.number, paragraph.line, paragraph.start, paragraph.end, page)
 
 
 def _check_model(index: Index, encoder: Encoder) -> None:
@@ -392,7 +399,8 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
     roots = [Path(p) for p in (paths or [settings.corpus])]
     folder = Path(index_dir) if index_dir is not None else settings.index
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
-                                max_file_bytes=int(settings.max_file_mb * 1e6), **kwargs)
+                                max_file_bytes=int(settings.max_file_mb * 1e6),
+                                max_document_bytes=int(settings.max_document_mb * 1e6), **kwargs)
     # Export now, while building, so that the first question is fast too.
     reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):

@@ -63,7 +63,10 @@ class Settings:
             default: on the seeds it silences too many right answers, see README "The reader").
         min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``); None means the
             threshold stored with the index for this reader, else the reader's own default.
-        max_file_mb: files larger than this are skipped when indexing (``QA_MAX_FILE_MB``).
+        max_file_mb: text, Markdown and HTML files larger than this are skipped when indexing
+            (``QA_MAX_FILE_MB``).
+        max_document_mb: PDF and DOCX files larger than this are skipped when indexing
+            (``QA_MAX_DOCUMENT_MB``): their size is mostly images and fonts, not text.
     """
 
     corpus: Path = Path("seeds")
@@ -75,6 +78,7 @@ class Settings:
     reader: Reader = Reader.heuristic
     min_score: float | None = None
     max_file_mb: float = 10.0
+    max_document_mb: float = 100.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -104,7 +108,7 @@ def _parse(name: str, raw: str) -> object:
             return Path(raw)
         if name == "top_k":
             return int(raw)
-        if name in ("min_score", "max_file_mb"):
+        if name in ("min_score", "max_file_mb", "max_document_mb"):
             return float(raw)
         if name == "retriever":
             return Retriever(raw)

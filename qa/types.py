@@ -7,7 +7,7 @@ schema, so ``json.dumps(answer.to_dict())`` is the whole of ``--json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -47,18 +47,22 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where a quoted span lives: ``file_text[start:end]`` is the span."""
+    """Where a quoted span lives: ``file_text[start:end]`` is the span, where ``file_text`` is the
+    decoded file for text and Markdown, and the text layer `qa` extracted (``qa show FILE``) for
+    PDF, HTML and DOCX. ``page`` is the 1-based PDF page of ``start``; None for other formats."""
 
     file: str
     paragraph: int
     line: int
     start: int
     end: int
+    page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "paragraph": self.paragraph,
+            "page": self.page,
             "line": self.line,
             "start": self.start,
             "end": self.end,
@@ -111,6 +115,10 @@ class Span:
     citation: Citation
     context: Context
     evidence: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    def on_page(self, page: int | None) -> Span:
+        """The same span, its citation naming ``page``."""
+        return replace(self, citation=replace(self.citation, page=page))
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "score": round(self.score, 6), **self.citation.to_dict(),

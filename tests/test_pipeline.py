@@ -47,9 +47,10 @@ def test_ask_abstains_when_nothing_matches_but_lists_passages(tiny_index: Path, 
 def test_to_dict_matches_the_documented_schema(tiny_index: Path, fake_encoder):
     data = qa.open_index(tiny_index, encoder=fake_encoder).ask("What colour are bananas?", min_score=0).to_dict()
     assert list(data) == ["question", "abstained", "answer", "passages"]
-    assert list(data["answer"]) == ["text", "score", "file", "paragraph", "line", "start", "end", "context"]
+    assert list(data["answer"]) == ["text", "score", "file", "paragraph", "page", "line", "start", "end", "context"]
     assert list(data["answer"]["context"]) == ["text", "start", "end", "line"]
-    assert list(data["passages"][0]) == ["file", "paragraph", "line", "start", "end", "score", "text"]
+    assert list(data["passages"][0]) == ["file", "paragraph", "page", "line", "start", "end", "score", "text"]
+    assert data["answer"]["page"] is None and data["passages"][0]["page"] is None  # pages are a PDF's only
 
 
 def test_min_score_controls_abstention(tiny_index: Path, fake_encoder):

@@ -1,0 +1,199 @@
+"""Do PDF, HTML and DOCX copies of the seeds answer the seeds gold sets as well as the text?
+
+    .venv/bin/python bench/formats.py            # about 2.5 minutes on 2 cores
+    .venv/bin/python bench/formats.py --keep DIR # keep the converted files and indexes in DIR
+    .venv/bin/python bench/formats.py --check    # exit 1 if a format falls more than 0.02 behind
+
+Each seed article is converted (by `tests/documents.py`, the writers the tests use) to a PDF
+of several pages (13 pt, a running header and a "Page N" footer on every page), an HTML page
+(inside <main>, with a site header, navigation, footer, script and style around it) and a
+DOCX file (its headings styled as headings). A line of a seed is a paragraph there; the lines
+`qa` reads as headings are written as headings.
+
+The gold sets cite ``000_….txt`` paragraph N. For a converted copy, the cited paragraph is
+the paragraph of its text layer that holds the same text (whitespace aside); the mapping is
+printed if any paragraph could not be found. Each format gets an index of its own (the two
+articles, nothing else), and ``qa eval --reader heuristic`` runs on the mapped gold, so every
+column asks the same questions of the same articles in one format. The "mixed" row indexes
+all eight files in one folder, each gold citation accepting any copy of its paragraph, and
+the "txt x4" row, the control, four identical .txt copies of each article: what holding every
+paragraph four times does to retrieval and scores, formats aside.
+
+Every answer and passage is then checked: ``text_layer[start:end] == text`` (the layer from
+the index, as `qa show FILE` prints it), and for the PDF the cited page is checked against
+pdfminer's own text of that page (letters only, so line breaks and hyphens do not matter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from documents import write_docx, write_html, write_pdf  # noqa: E402
+
+from qa.corpus import is_heading, split_paragraphs  # noqa: E402
+from qa.index import Index  # noqa: E402
+
+FORMATS = ("txt", "pdf", "html", "docx")
+GOLD = ("eval/seeds_gold.jsonl", "eval/seeds_dev.jsonl")
+METRICS = ("hit1", "hit5", "mrr10", "citation_accuracy", "answer_accuracy", "noans_abstained",
+           "hasans_abstained", "overall_accuracy")
+QA = [str(ROOT / ".venv/bin/qa")]
+
+
+def convert(seed: Path, folder: Path, fmt: str) -> Path:
+    text = seed.read_text(encoding="utf-8")
+    blocks = [("heading" if is_heading(p.text) else "p", p.text) for p in split_paragraphs(seed.name, text)]
+    target = folder / f"{seed.stem}.{fmt}"
+    if fmt == "txt":
+        target.write_text(text, encoding="utf-8")
+    elif fmt == "pdf":
+        write_pdf(target, blocks, header="Korea Pro | Analysis", footer=True, font_size=13)
+    elif fmt == "html":
+        write_html(target, blocks, title=blocks[0][1] if blocks[0][0] == "heading" else "")
+    else:
+        write_docx(target, blocks)
+    return target
+
+
+def squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
+def paragraph_map(index: Index, fmt: str, folder: str = "") -> dict[tuple[str, int], str]:
+    """(file.txt, N) -> "file.fmt#M": where each seed paragraph is in a format's text layer."""
+    mapping = {}
+    for seed in sorted((ROOT / "seeds").glob("*.txt")):
+        name = f"{folder}{seed.stem}.{fmt}"
+        rows = index.db.execute("SELECT p.number, p.text FROM paragraphs p JOIN files f ON f.id = p.file_id "
+                                "WHERE f.name = ?", (name,)).fetchall()
+        by_text = {squeeze(text): number for number, text in rows}
+        for paragraph in split_paragraphs(seed.name, seed.read_text(encoding="utf-8")):
+            number = by_text.get(squeeze(paragraph.text))
+            if number is None:
+                print(f"  {fmt}: {seed.name} ¶{paragraph.number} not found in {name}", file=sys.stderr)
+            else:
+                mapping[(seed.name, paragraph.number)] = f"{name}#{number}"
+    return mapping
+
+
+def mapped_gold(gold: Path, maps: list[dict[tuple[str, int], str]], target: Path) -> Path:
+    with gold.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
+        for line in source:
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            citations = []
+            for c in item.get("citations", []):
+                for mapping in maps:
+                    where = mapping.get((c["file"], c["paragraph"]))
+                    if where:
+                        name, number = where.rsplit("#", 1)
+                        citations.append({"file": name, "paragraph": int(number)})
+            out.write(json.dumps({**item, "citations": citations}, ensure_ascii=False) + "\n")
+    return target
+
+
+def letters(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
+def check(index: Index, predictions: Path) -> dict[str, int]:
+    """Every answer and passage against the stored text layer; PDF answers' pages against pdfminer."""
+    from pdfminer.high_level import extract_text
+
+    counts = {"citations": 0, "verified": 0, "pdf_answers": 0, "pages_right": 0}
+    page_text: dict[tuple[str, int], str] = {}
+    for line in predictions.read_text(encoding="utf-8").splitlines():
+        result = json.loads(line)
+        quoted = ([result["answer"]] if result["answer"] else []) + result["passages"]
+        for item in quoted:
+            counts["citations"] += 1
+            layer = index.layer(item["file"])
+            counts["verified"] += layer.text[item["start"]:item["end"]] == item["text"]
+        answer = result["answer"]
+        if answer and answer["file"].endswith(".pdf"):
+            counts["pdf_answers"] += 1
+            key = (answer["file"], answer["page"])
+            if key not in page_text:
+                path = Path(next(f["path"] for f in index.manifest["files"] if f["name"] == answer["file"]))
+                page_text[key] = letters(extract_text(path, page_numbers=[answer["page"] - 1]))
+            counts["pages_right"] += letters(answer["text"]) in page_text[key]
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless PDF, HTML and DOCX are within 0.02 of the text in every metric, every "
+                             "citation verifies and every PDF answer's page is right (CI runs this)")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="qa-formats-"))
+    work.mkdir(parents=True, exist_ok=True)
+    seeds = sorted((ROOT / "seeds").glob("*.txt"))
+    rows = []
+    maps: dict[str, dict[tuple[str, int], str]] = {}
+    for fmt in (*FORMATS, "mixed", "txt x4"):
+        corpus = work / fmt.replace(" ", "")
+        corpus.mkdir(exist_ok=True)
+        for seed in seeds:
+            if fmt == "txt x4":  # the control: four identical copies, as many as the mixed folder holds
+                for copy in "abcd":
+                    (corpus / copy).mkdir(exist_ok=True)
+                    convert(seed, corpus / copy, "txt")
+                continue
+            for each in (FORMATS if fmt == "mixed" else (fmt,)):
+                convert(seed, corpus, each)
+        index_dir = work / f"index-{fmt.replace(' ', '')}"
+        subprocess.run([*QA, "index", str(corpus), "--index", str(index_dir)], check=True)
+        index = Index.open(index_dir)
+        if fmt == "mixed":
+            fmt_maps = [paragraph_map(index, each) for each in FORMATS]
+        elif fmt == "txt x4":
+            fmt_maps = [paragraph_map(index, "txt", f"{copy}/") for copy in "abcd"]
+        else:
+            maps[fmt] = paragraph_map(index, fmt)
+            fmt_maps = [maps[fmt]]
+        for gold in GOLD:
+            mapped = mapped_gold(ROOT / gold, fmt_maps, work / f"{fmt.replace(' ', '')}-{Path(gold).name}")
+            predictions = work / f"{fmt.replace(' ', '')}-{Path(gold).stem}-predictions.jsonl"
+            out = subprocess.run([*QA, "eval", str(mapped), "--index", str(index_dir), "--reader", "heuristic",
+                                  "--json", "--out", str(predictions)], check=True, capture_output=True, text=True)
+            summary = json.loads(out.stdout)
+            rows.append((Path(gold).stem, fmt, summary, check(index, predictions)))
+        index.close()
+    failed: list[str] = []
+    print(f"| set | format | {' | '.join(METRICS)} | citations verified | PDF answer pages right |")
+    print("|---|---|" + "---:|" * (len(METRICS) + 2))
+    for gold, fmt, summary, counts in rows:
+        pages = f"{counts['pages_right']}/{counts['pdf_answers']}" if counts["pdf_answers"] else "–"
+        values = " | ".join(f"{summary[m]:.3f}" for m in METRICS)
+        print(f"| {gold} | {fmt} | {values} | {counts['verified']}/{counts['citations']} | {pages} |")
+    for label, formats in (("pdf, html, docx", ("pdf", "html", "docx")), ("mixed", ("mixed",)),
+                           ("txt x4", ("txt x4",))):
+        worst = max(abs(s[m] - base[m]) for g, f, s, _ in rows if f in formats for g2, f2, base, _ in rows
+                    if g == g2 and f2 == "txt" for m in METRICS)
+        print(f"largest difference from the .txt originals in any metric, {label}: {worst:.3f}")
+        if args.check and label == "pdf, html, docx" and worst > 0.02:
+            failed.append(f"{label} differ from the text by {worst:.3f}")
+    for gold, fmt, _, counts in rows:
+        if counts["verified"] != counts["citations"] or counts["pages_right"] != counts["pdf_answers"]:
+            failed.append(f"{gold} {fmt}: a citation does not verify or a PDF page is wrong")
+    if args.check and failed:
+        print("bench/formats.py: " + "; ".join(failed), file=sys.stderr)
+        sys.exit(1)
+    if not args.keep:
+        print(f"(work folder {work}; --keep DIR keeps one)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
