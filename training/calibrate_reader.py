@@ -12,8 +12,8 @@ on. For every window the reader reads it records the answer's evidence
 1. a logistic regression of "this window's answer is right" on its evidence, over every window:
    the direction that picks the answer (`qa` quotes the window that scores highest);
 2. a logistic regression of "the picked answer is right" on that score, over the questions:
-   the scale that makes the picked answer's score a probability (the best of six windows is
-   right less often than one window that scores as high).
+   the scale that makes the picked answer's score a probability (the best of several windows
+   is right less often than one window that scores as high).
 
 Both are one linear score, so the card stores one set of weights. Which evidence goes in is
 chosen by article-wise cross-validation (log loss of the picked answers); the threshold then
@@ -80,10 +80,9 @@ def fit(questions: list[dict], names: tuple[str, ...]) -> tuple[np.ndarray, floa
     windows = [w for q in questions for w in q["windows"]]
     direction, _ = _logistic(np.array([[w[n] for n in names] for w in windows]),
                              np.array([w["right"] for w in windows]))
-    picked = [pick(q, names, direction, 0.0) for q in questions if q["windows"]]
-    scale, intercept = _logistic(np.array([[z] for _, z in picked]),
-                                 np.array([q["windows"][i]["right"] for (i, _), q in
-                                           zip(picked, [q for q in questions if q["windows"]])]))
+    picked = [(q, *pick(q, names, direction, 0.0)) for q in questions if q["windows"]]
+    scale, intercept = _logistic(np.array([[z] for _, _, z in picked]),
+                                 np.array([q["windows"][i]["right"] for q, i, _ in picked]))
     return direction * scale[0], intercept
 
 
@@ -128,22 +127,23 @@ def threshold(scored: list[tuple[float, bool, bool, float]]) -> tuple[float, flo
     cuts = sorted({0.0, 1.0} | {round(float(p), 6) for p, *_ in scored})
     cuts = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])]
 
-    def accuracy(cut: float) -> float:
-        return sum((p >= cut and right) if answerable else p < cut for p, right, answerable, _ in scored) / len(scored)
-
-    values = [accuracy(c) for c in cuts]
+    values = [overall_accuracy(scored, c) for c in cuts]
     best = max(values)
     first = values.index(best)
     last = len(values) - 1 - values[::-1].index(best)
     return round((cuts[first] + cuts[last]) / 2, 4), round(best, 4)
 
 
+def overall_accuracy(scored: list[tuple[float, bool, bool, float]], cut: float) -> float:
+    """The share of questions answered right, or abstained on when they have no answer, at ``cut``."""
+    return sum((p >= cut and right) if answerable else p < cut for p, right, answerable, _ in scored) / len(scored)
+
+
 def summary(scored: list[tuple[float, bool, bool, float]], cut: float) -> dict[str, float]:
     answerable = [s for s in scored if s[2]]
     unanswerable = [s for s in scored if not s[2]]
     p, y = [s[0] for s in scored], [s[1] for s in scored]
-    return {"overall_accuracy": round(sum((s[0] >= cut and s[1]) if s[2] else s[0] < cut for s in scored)
-                                      / len(scored), 4),
+    return {"overall_accuracy": round(overall_accuracy(scored, cut), 4),
             "noans_abstained": round(sum(s[0] < cut for s in unanswerable) / len(unanswerable), 4),
             "hasans_abstained": round(sum(s[0] < cut for s in answerable) / len(answerable), 4),
             "answer_accuracy": round(sum(s[0] >= cut and s[1] for s in answerable) / len(answerable), 4),
