@@ -42,13 +42,32 @@ def load(path: Path) -> Any:
     return faiss.read_index(str(path))
 
 
-def search(index: Any, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The ``k`` nearest rows to one query vector, as ``(id, cosine)`` best first."""
+def search(index: Any, query: np.ndarray, k: int, skip: Any = None) -> list[tuple[int, float]]:
+    """The ``k`` nearest rows to one query vector, as ``(id, cosine)`` best first.
+
+    Args:
+        skip: rows never returned, from `skipping`; None for none.
+    """
     k = min(k, index.ntotal)
     if k <= 0:
         return []
-    scores, ids = index.search(query.reshape(1, -1), k)
+    if skip is None:
+        scores, ids = index.search(query.reshape(1, -1), k)
+    else:
+        scores, ids = index.search(query.reshape(1, -1), k, params=skip[0])
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
+def skipping(rows: list[int]) -> Any:
+    """Search parameters that leave ``rows`` out of `search`; None when there are none."""
+    if not rows:
+        return None
+    import faiss
+    import numpy as np
+
+    batch = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
+    selector = faiss.IDSelectorNot(batch)
+    return faiss.SearchParameters(sel=selector), selector, batch  # type: ignore[call-arg]  # the selectors must outlive the search
 
 
 def vectors(index: Any, ids: list[int]) -> np.ndarray:

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -258,8 +258,11 @@ def run(engine: QA, questions: Sequence[GoldQuestion], *, top_k: int = 10, retri
         progress: Callable[[int], None] | None = None) -> list[Result]:
     """Ask every question exactly as `qa ask` would, keeping each best span before the threshold."""
     threshold = engine.threshold(reader) if min_score is None else min_score
+    copies = engine.index.copies()  # a passage the corpus holds twice is right as either copy
     results = []
     for gold in questions:
+        if copies:
+            gold = replace(gold, citations=gold.citations.union(*(copies.get(c, ()) for c in gold.citations)))
         started = time.perf_counter()
         raw = engine.ask(gold.question, top_k=top_k, retriever=retriever, min_score=0.0, rerank=rerank,
                          reader=reader)
@@ -297,7 +300,6 @@ def run_gold_removed(engine: QA, questions: Sequence[GoldQuestion], *, reader=No
     """The open-corpus abstention test: every second question (odd positions in ``questions``) is
     asked with its gold paragraph removed (`without_paragraph`) and must then be abstained on;
     the others are asked as they are. Questions need exactly one gold citation."""
-    from dataclasses import replace
 
     ids = dict(engine.index.db.execute(
         "SELECT f.name || '#' || p.number, p.id FROM paragraphs p JOIN files f ON f.id = p.file_id"))
@@ -314,7 +316,6 @@ def run_gold_removed(engine: QA, questions: Sequence[GoldQuestion], *, reader=No
 
 def apply_threshold(answer: Answer, threshold: float) -> Answer:
     """The answer `ask` gives with ``min_score=threshold``, from one asked with ``min_score=0``."""
-    from dataclasses import replace
 
     if answer.span is not None and answer.span.score < threshold:
         return replace(answer, span=None)

@@ -13,7 +13,8 @@ Layout of an index folder::
       PREVIOUS           the generation it replaced, kept for readers until the next build
       gen-<time>-<8>/    one complete build
         manifest.json    format, model, settings, source hashes, artifact checksums
-        store.sqlite     files, their text layers and pages, paragraphs, sentences, FTS5 tables
+        store.sqlite     files, their text layers and pages, paragraphs (each naming its first
+                         copy), sentences, FTS5 tables (first copies only)
         paragraphs.faiss paragraph vectors (heading context + text)
         sentences.faiss  sentence vectors (the sentence alone)
         sentences_in_context.faiss  sentence vectors (heading context + sentence)
@@ -64,7 +65,8 @@ if TYPE_CHECKING:
 
 # 2: files carry path, size and mtime; chunking carries a version. 3: sentences in context.
 # 4: files carry their format, text layer and pages (PDF, HTML, DOCX); extractors in the manifest.
-FORMAT_VERSION = 4
+# 5: paragraphs carry their canonical copy; only canonical copies are in the lexical index.
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
@@ -97,7 +99,7 @@ CREATE TABLE regions (file_id INTEGER, start INTEGER, end INTEGER, role TEXT, ti
 CREATE INDEX regions_by_file ON regions(file_id);
 CREATE TABLE paragraphs (id INTEGER PRIMARY KEY, file_id INTEGER, number INTEGER,
                          start INTEGER, end INTEGER, line INTEGER, heading INTEGER,
-                         text TEXT, context TEXT);
+                         text TEXT, context TEXT, canonical INTEGER);
 CREATE TABLE sentences (id INTEGER PRIMARY KEY, paragraph_id INTEGER, start INTEGER,
                         end INTEGER, line INTEGER, text TEXT);
 CREATE INDEX sentences_by_paragraph ON sentences(paragraph_id);
@@ -380,6 +382,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     pending: dict[str, list[tuple[int, str]]] = {kind: [] for kind in VECTORS}
     files_meta = []
     next_id = {"paragraphs": 0, "sentences": 0}
+    canonical: dict[str, int] = {}  # what is embedded of a paragraph, whitespace aside -> its first copy
     for file_id, document in enumerate(documents):
         if previous is not None and document.name in unchanged:
             rows = _carried_rows(previous, document.name)
@@ -398,16 +401,19 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
             pid = next_id["paragraphs"]
             next_id["paragraphs"] += 1
             paragraph_count += 1
-            db.execute("INSERT INTO paragraphs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            first = canonical.setdefault(" ".join(embedded.split()), pid)
+            db.execute("INSERT INTO paragraphs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (pid, file_id, paragraph.number, paragraph.start, paragraph.end, paragraph.line,
-                        int(paragraph.heading), paragraph.text, context))
-            lexical.add(db, "para_fts", [(pid, embedded)])
+                        int(paragraph.heading), paragraph.text, context, first))
+            if first == pid:
+                lexical.add(db, "para_fts", [(pid, embedded)])
             _place(vectors, pending, "paragraphs", pid, old_pid, embedded)
             for start, end, line, text, matched, old_sid in sentences:
                 sid = next_id["sentences"]
                 next_id["sentences"] += 1
                 db.execute("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)", (sid, pid, start, end, line, text))
-                lexical.add(db, "sent_fts", [(sid, matched)])
+                if first == pid:
+                    lexical.add(db, "sent_fts", [(sid, matched)])
                 _place(vectors, pending, "sentences", sid, old_sid, matched)
                 _place(vectors, pending, "sentences_in_context", sid, old_sid, with_context(context, matched))
         files_meta.append({"name": document.name, "sha256": document.sha256, "encoding": document.encoding,
@@ -443,7 +449,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         "corpus": roots,
         "files": files_meta,
         "counts": {"files": len(documents), "paragraphs": next_id["paragraphs"],
-                   "sentences": next_id["sentences"]},
+                   "sentences": next_id["sentences"], "copies": next_id["paragraphs"] - len(canonical)},
         "artifacts": {name: _checksum(generation / name) for name in ARTIFACTS},
     }
     if previous is not None and "calibration" in previous.manifest:
@@ -751,6 +757,7 @@ class Index:
         uri = (generation / "store.sqlite").resolve().as_uri() + "?mode=ro"
         self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._faiss: dict[str, Any] = {}
+        self._skipped: dict[str, Any] = {}
         self._page_cache: dict[str, tuple[Page, ...]] = {}
 
     @classmethod
@@ -861,7 +868,19 @@ class Index:
         return self._faiss[kind]
 
     def dense_search(self, kind: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        return dense.search(self.faiss(kind), query, k)
+        if kind not in self._skipped:
+            self._skipped[kind] = dense.skipping(self._later_copies(kind))
+        return dense.search(self.faiss(kind), query, k, self._skipped[kind])
+
+    def _later_copies(self, kind: str) -> list[int]:
+        """The rows of ``kind`` that belong to a paragraph's later copy (see `copies`)."""
+        if not self.manifest["counts"].get("copies"):
+            return []
+        if kind == "paragraphs":
+            query = "SELECT id FROM paragraphs WHERE canonical != id"
+        else:
+            query = "SELECT s.id FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id WHERE p.canonical != p.id"
+        return [row[0] for row in self.db.execute(query)]
 
     def lexical_search(self, kind: str, question: str, k: int,
                        within: Sequence[int] | None = None) -> list[tuple[int, float]]:
@@ -886,6 +905,30 @@ class Index:
             list(ids))
         return {row[0]: (Paragraph(row[1], row[2], row[3], row[4], row[5], row[7], bool(row[6])), row[8])
                 for row in rows}
+
+    def owners(self, sentence_ids: Sequence[int]) -> dict[int, int]:
+        """The paragraph each sentence is in."""
+        if not sentence_ids:
+            return {}
+        return dict(self.db.execute(f"SELECT id, paragraph_id FROM sentences WHERE id IN "
+                                    f"({','.join('?' * len(sentence_ids))})", list(sentence_ids)).fetchall())
+
+    def copies(self) -> dict[tuple[str, int], frozenset[tuple[str, int]]]:
+        """For each paragraph held by more than one file, all its copies as (file, number).
+
+        A paragraph's first copy (its ``canonical``) is the first indexed with the same text under
+        the same titles and heading, whitespace aside. Only first copies are searched: the others
+        are left out of the lexical index and skipped by dense search, so that the same article
+        kept as .txt and .pdf ranks, scores and reads as it would held once."""
+        if not self.manifest["counts"].get("copies"):
+            return {}
+        rows = self.db.execute(
+            "SELECT f.name, p.number, p.canonical FROM paragraphs p JOIN files f ON f.id = p.file_id "
+            "WHERE p.canonical IN (SELECT canonical FROM paragraphs GROUP BY canonical HAVING count(*) > 1)")
+        groups: dict[int, set[tuple[str, int]]] = {}
+        for name, number, first in rows:
+            groups.setdefault(first, set()).add((name, number))
+        return {where: frozenset(group) for group in groups.values() for where in group}
 
     def paragraph_at(self, file: str, number: int) -> Paragraph:
         """The paragraph a citation names."""

@@ -137,7 +137,10 @@ class QA:
         return self.encoder.encode([question])[0]
 
     def _ranked(self, question: str, vector: np.ndarray | None, retriever: Retriever) -> list[tuple[int, float]]:
-        """Paragraphs fused from dense and/or lexical rankings of paragraphs and of sentences."""
+        """Paragraphs fused from dense and/or lexical rankings of paragraphs and of sentences.
+
+        A paragraph held by several files (the same article as .txt and .pdf, a copy in another
+        folder) is ranked once, as its first copy: only that copy is searched (`Index.copies`)."""
         rankings, weights = [], []
         if retriever in (Retriever.dense, Retriever.hybrid):
             assert vector is not None
@@ -155,12 +158,8 @@ class QA:
         return fusion.score_sum(rankings, weights=weights)
 
     def _owners(self, ranking: Sequence[tuple[int, float]]) -> dict[int, int]:
-        ids = [i for i, _ in ranking]
-        if not ids:
-            return {}
-        rows = self.index.db.execute(
-            f"SELECT id, paragraph_id FROM sentences WHERE id IN ({','.join('?' * len(ids))})", ids)
-        return dict(rows.fetchall())
+        """The paragraph of each ranked sentence."""
+        return self.index.owners([i for i, _ in ranking])
 
     def search(self, query: str, top_k: int | None = None,
                retriever: Retriever | None = None) -> list[Hit]:

@@ -29,3 +29,9 @@ def test_save_load_and_stored_vectors_round_trip(tmp_path: Path):
     loaded = dense.load(tmp_path / "v.faiss")
     assert np.allclose(dense.vectors(loaded, [1, 0]), vectors[[1, 0]])
     assert dense.vectors(loaded, []).shape == (0, 3)
+
+
+def test_skipped_rows_are_never_returned():
+    index = dense.build(np.vstack([unit(1, 0, 0), unit(1, 0.1, 0), unit(0, 1, 0)]))
+    assert [i for i, _ in dense.search(index, unit(1, 0, 0), 3, dense.skipping([0]))] == [1, 2]
+    assert dense.skipping([]) is None

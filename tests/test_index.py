@@ -19,7 +19,7 @@ def test_build_writes_a_self_describing_generation(tiny_index: Path):
     manifest = idx.manifest
     assert manifest["format_version"] == index_module.FORMAT_VERSION
     assert manifest["model"] == {"name": "fake-hash", "dimension": 64, "fingerprint": FakeEncoder.fingerprint}
-    assert manifest["counts"] == {"files": 2, "paragraphs": 6, "sentences": 7}
+    assert manifest["counts"] == {"files": 2, "paragraphs": 6, "sentences": 7, "copies": 0}
     assert [f["name"] for f in manifest["files"]] == ["fruit.txt", "space/moon.md"]
     for name, meta in manifest["artifacts"].items():
         assert (idx.generation / name).stat().st_size == meta["size"]

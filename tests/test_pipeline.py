@@ -118,3 +118,33 @@ def test_short_answers_and_their_context_slice_the_file_exactly(tmp_path: Path, 
     assert context.start <= answer.span.citation.start < answer.span.citation.end <= context.end
     assert text[:context.start].count("\n") + 1 == context.line
     assert answer.span.text.strip() == answer.span.text and answer.span.text
+
+
+def test_a_corpus_holding_each_file_twice_ranks_and_answers_as_if_held_once(tmp_path: Path, tiny_corpus: Path,
+                                                                             fake_encoder):
+    import shutil
+
+    from qa import evaluate
+    from qa.index import build
+
+    twice = tmp_path / "twice"
+    for copy in ("a", "b"):
+        shutil.copytree(tiny_corpus, twice / copy)
+    build([tiny_corpus], tmp_path / "once-index", fake_encoder)
+    build([twice], tmp_path / "twice-index", fake_encoder)
+    once = qa.open_index(tmp_path / "once-index", encoder=fake_encoder)
+    doubled = qa.open_index(tmp_path / "twice-index", encoder=fake_encoder)
+    assert doubled.index.manifest["counts"]["copies"] == once.index.manifest["counts"]["paragraphs"]
+    for question in ("What colour are bananas?", "Who walked on the Moon?", "apples trees"):
+        single, double = once.search(question, top_k=10), doubled.search(question, top_k=10)
+        assert [(h.citation.file, h.citation.paragraph) for h in double] == \
+               [(f"a/{h.citation.file}", h.citation.paragraph) for h in single]  # the first copy, once
+        assert [h.score for h in double] == pytest.approx([h.score for h in single])
+        assert doubled.ask(question, min_score=0).to_dict()["answer"]["score"] == \
+               pytest.approx(once.ask(question, min_score=0).to_dict()["answer"]["score"])
+    # Gold naming the second copy is answered by the first: the same passage.
+    gold = evaluate.GoldQuestion("q1", "Who walked on the Moon?", ("Neil Armstrong",),
+                                 frozenset({("b/space/moon.md", 3)}))
+    (result,) = evaluate.run(doubled, [gold])
+    assert result.answer["answer"]["file"] == "a/space/moon.md"
+    assert evaluate.summarize([result])["citation_accuracy"] == 1.0
