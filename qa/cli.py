@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qa.errors import BadInput, QAError
-from qa.settings import MAX_QUESTION_CHARS, Fusion, Reader, Retriever, Settings, cache_dir
+from qa.settings import MAX_QUESTION_CHARS, Device, Fusion, Reader, Retriever, Settings, cache_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -107,14 +107,23 @@ def _say(message: str) -> None:
 
 
 def _progress_factory():
-    """A `progress(label, total)` factory drawing a Rich bar on stderr when it is a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """A `progress(label, total)` factory drawing a Rich bar on stderr when it is a terminal:
+    what is done of how much, time taken and time left."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = _stderr()
     if not console.is_terminal:
         return None
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=True)
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                        transient=True)
 
     def factory(label: str, total: int):
         task = progress.add_task(label, total=total)
@@ -131,18 +140,23 @@ def _progress_factory():
 
 
 def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebuild: bool = False) -> None:
+    import time
+
     from qa.pipeline import build_index
 
+    started = time.perf_counter()
     report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
-                         rebuild=rebuild, warn=lambda message: _say(f"warning: {message}"),
+                         rebuild=rebuild, device=settings.device.value, warn=lambda message: _say(f"warning: {message}"),
                          status=_say, progress=_progress_factory())
+    seconds = time.perf_counter() - started
     changes = ", ".join(f"{len(report.changes.get(kind, []))} {kind}"
                         for kind in ("added", "updated", "unchanged", "removed"))
     if not report.written:
         _say(f"Index in {report.folder} is up to date ({changes}).")
         return
-    _say(f"Indexed {report.files} files, {report.paragraphs} paragraphs, {report.sentences} sentences "
-         f"into {report.folder} ({changes}).")
+    rate = f", {report.embedded / seconds:,.1f} paragraphs embedded per second" if report.embedded else ""
+    _say(f"Indexed {report.files:,} files, {report.paragraphs:,} paragraphs, {report.sentences:,} sentences "
+         f"into {report.folder} ({changes}) in {seconds:.1f} s{rate}.")
 
 
 @app.command("index")
@@ -153,9 +167,12 @@ def index_command(
     model: Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or path [default: all-MiniLM-L6-v2].")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Check the index's checksums and sources instead of building.")] = False,
+    device: Annotated[Device | None, typer.Option("--device", help="Where to run the model: auto (CUDA when torch sees a GPU), cpu or cuda [default: auto or $QA_DEVICE]. The index is the same either way.")] = None,
 ) -> None:
     """Index documents (incrementally), or check an index with --verify."""
     settings = _settings(index)
+    if device is not None:
+        settings = replace(settings, device=device)
     if verify:
         from qa.index import Index
 

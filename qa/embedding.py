@@ -16,12 +16,15 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.errors import BadInput
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from qa import late_chunking
+    from qa.late_chunking import Passage, Vectors
 
 BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 BATCH_SIZE = 32
@@ -40,6 +43,28 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Embed texts as rows of L2-normalised float32 vectors."""
         ...
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> str:
+    """``cpu`` or ``cuda`` for a ``--device`` value: ``auto`` is CUDA when torch sees a GPU.
+
+    Raises:
+        BadInput: an unknown device, or ``cuda`` when torch sees none.
+    """
+    if device not in DEVICES:
+        raise BadInput(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
+    if device == "cpu" or (device == "auto" and not any(Path("/dev").glob("nvidia[0-9]*"))):
+        return "cpu"  # no NVIDIA device: no need to import torch to ask
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise BadInput("--device cuda (QA_DEVICE): torch sees no CUDA GPU on this machine; use --device cpu")
+    return "cpu"
 
 
 def resolve_model(name: str) -> str:
@@ -71,19 +96,20 @@ def model_fingerprint(location: str) -> str:
 
 
 class SentenceTransformerEncoder:
-    """A sentence-transformers model on the CPU."""
+    """A sentence-transformers model, on the CPU or a CUDA GPU (see `resolve_device`)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, device: str = "cpu"):
         location = resolve_model(name)
         if Path(location).is_dir():
             # A local model needs nothing from the hub; say so before the hub client is imported.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        self.device = resolve_device(device)
         try:
             from sentence_transformers import SentenceTransformer
 
-            self.model = SentenceTransformer(location, device="cpu")
+            self.model = SentenceTransformer(location, device=self.device)
         except Exception as exc:  # the loader raises many unrelated types
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BadInput(f"cannot load embedding model {name!r}: {reason}") from None
@@ -115,10 +141,49 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.ascontiguousarray(np.vstack(batches), dtype=np.float32)
 
+    def embed_passages(self, passages: Sequence[Passage], progress: Progress | None = None,
+                       status: Callable[[str], None] | None = None) -> Vectors | None:
+        """Paragraph and sentence vectors in one pass per paragraph (`qa.late_chunking`), or None
+        for a model whose vectors are not the mean of its token vectors.
 
-def load_encoder(name: str) -> Encoder:
-    """Load a sentence-transformers model by name or path (see `resolve_model`)."""
-    return SentenceTransformerEncoder(name)
+        On the CPU the model runs in onnxruntime, through the export questions use (made here if
+        it is missing), which runs it faster than torch; on a GPU, in torch.
+        """
+        from tokenizers import Tokenizer
+
+        from qa import late_chunking, onnx_encoder
+
+        tokenizer = getattr(self.model, "tokenizer", None)
+        if onnx_encoder._pooling_mode(self.model) != "mean" or not getattr(tokenizer, "is_fast", False):
+            return None
+        assert tokenizer is not None
+        if self.device == "cpu" and ensure_onnx(self, status) is None:
+            return _building_encoder(self.fingerprint).embed_passages(passages, progress)
+        words = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        words.no_padding()
+        words.enable_truncation(max_length=self.max_seq_length)
+        return late_chunking.embed(words, self._torch_run(), passages, progress, pad_id=tokenizer.pad_token_id or 0)
+
+    def _torch_run(self) -> late_chunking.Run:
+        import torch
+
+        transformer: Any = self.model[0].auto_model
+        transformer.eval()
+        takes_types = "token_type_ids" in self.model.tokenizer.model_input_names
+
+        def run(ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+            tensors = {"input_ids": ids, "attention_mask": mask, **({"token_type_ids": types} if takes_types else {})}
+            with torch.inference_mode():
+                hidden = transformer(**{k: torch.from_numpy(v).to(self.device) for k, v in tensors.items()},
+                                     return_dict=True).last_hidden_state
+            return hidden.float().cpu().numpy()
+
+        return run
+
+
+def load_encoder(name: str, device: str = "cpu") -> Encoder:
+    """Load a sentence-transformers model by name or path (see `resolve_model`) onto a device."""
+    return SentenceTransformerEncoder(name, device)
 
 
 class LazyEncoder:
@@ -128,15 +193,16 @@ class LazyEncoder:
     seconds that loading sentence-transformers costs.
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, device: str = "cpu"):
         self.name = name
+        self.device = device
         self.fingerprint = model_fingerprint(resolve_model(name))
         self._loaded: Encoder | None = None
 
     @property
     def loaded(self) -> Encoder:
         if self._loaded is None:
-            self._loaded = load_encoder(self.name)
+            self._loaded = load_encoder(self.name, self.device)
         return self._loaded
 
     @property
@@ -145,6 +211,25 @@ class LazyEncoder:
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return self.loaded.encode(texts, progress=progress)
+
+    def embed_passages(self, passages: Sequence[Passage], progress: Progress | None = None,
+                       status: Callable[[str], None] | None = None) -> Vectors | None:
+        """As `SentenceTransformerEncoder.embed_passages`; on the CPU, with the model's ONNX
+        export already made, without loading sentence-transformers (or torch) at all."""
+        from qa import onnx_encoder
+
+        if self._loaded is None and (onnx_folder(self.fingerprint) / onnx_encoder.CONFIG).is_file() and \
+                resolve_device(self.device) == "cpu":
+            return _building_encoder(self.fingerprint).embed_passages(passages, progress)
+        embed = getattr(self.loaded, "embed_passages", None)
+        return embed(passages, progress, status) if embed else None
+
+
+def _building_encoder(fingerprint: str) -> Any:
+    """The cached ONNX export of a model, on every core."""
+    from qa import onnx_encoder
+
+    return onnx_encoder.OnnxEncoder(onnx_folder(fingerprint), threads=os.cpu_count() or 1)
 
 
 def onnx_folder(fingerprint: str) -> Path:

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from qa.embedding import Encoder
+    from qa.late_chunking import Passage
 
 # 2: files carry path, size and mtime; chunking carries a version. 3: sentences in context.
 # 4: files carry their format, text layer and pages (PDF, HTML, DOCX); extractors in the manifest.
@@ -82,8 +83,9 @@ _GENERATION = re.compile(r"gen-[0-9]{8}T[0-9]{6}-[a-z0-9_]{8}")
 VECTORS = ("paragraphs", "sentences", "sentences_in_context")
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 4, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
-            "embedded": "context + paragraph; sentence alone and context + sentence",
+CHUNKING = {"version": 5, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
+            "embedded": "context + paragraph, one pass; sentences alone and in context pooled from its token "
+                        "vectors (late chunking; a sentence past the window gets its own passes)",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark",
             "markdown": "parsed: headings are context; code, front matter and tables are never answers; "
@@ -125,6 +127,7 @@ class BuildReport:
     warnings: list[str]
     changes: dict[str, list[str]] = field(default_factory=dict)
     written: bool = True
+    embedded: int = 0  # paragraphs embedded (the rest were carried from the previous index)
 
 
 def title_from_name(name: str) -> str:
@@ -165,7 +168,7 @@ def contexts(name: str, paragraphs: Sequence[Paragraph], titles: Sequence[str] |
 
 def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: bool = False,
           max_file_bytes: int | None = None, max_document_bytes: int | None = None, warn: Warn | None = None,
-          progress: ProgressFactory | None = None) -> BuildReport:
+          progress: ProgressFactory | None = None, status: Warn | None = None) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``, incrementally.
 
     Files whose bytes are unchanged since the index in ``folder`` was built keep
@@ -182,7 +185,9 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         max_file_bytes: text, Markdown and HTML files larger than this are skipped with a warning.
         max_document_bytes: the same for PDF and DOCX files (by default ``max_file_bytes``).
         warn: called with each one-line warning (skipped or re-decoded files).
-        progress: ``progress(label, total)`` returns a callback advanced per embedded text.
+        progress: ``progress(label, total)`` returns a callback advanced per embedded paragraph
+            (per text, for a model that needs three passes).
+        status: told in one line about slow steps (the one-time ONNX export).
 
     Raises:
         BadInput: a path is missing or inside ``folder``, nothing indexable was found, or
@@ -210,7 +215,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         previous = None if rebuild else _reusable(folder, encoder, note)
         try:
             stale = _changed_extractors(previous, documents, extractors, note)
-            return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale)
+            return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale,
+                           status)
         finally:
             if previous:
                 previous.close()
@@ -234,7 +240,7 @@ def _changed_extractors(previous: Index | None, documents: list[Document], extra
 
 def _update(folder: Path, paths: Sequence[Path], documents: list[Document], encoder: Encoder,
             previous: Index | None, progress: ProgressFactory | None, warnings: list[str],
-            extractors: dict[str, str], stale: set[str]) -> BuildReport:
+            extractors: dict[str, str], stale: set[str], status: Warn | None = None) -> BuildReport:
     """Write and publish a new generation, unless nothing changed since ``previous``.
 
     A file is unchanged when its bytes are, its format's extractor is (``stale`` lists the
@@ -263,12 +269,13 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
     generation = _new_generation(folder)
     try:
         counts = _write(generation, roots, documents, encoder, previous, set(changes["unchanged"]), progress,
-                        extractors)
+                        extractors, status)
         _publish(folder, generation)
     except BaseException:
         _remove_generation(generation)
         raise
-    return BuildReport(folder, *counts, warnings, changes, written=True)
+    files, paragraphs, sentences, embedded = counts
+    return BuildReport(folder, files, paragraphs, sentences, warnings, changes, written=True, embedded=embedded)
 
 
 @contextlib.contextmanager
@@ -369,7 +376,7 @@ def _stat(path: Path) -> dict[str, Any]:
 
 def _write(generation: Path, roots: list[str], documents: list[Document], encoder: Encoder,
            previous: Index | None, unchanged: set[str], progress: ProgressFactory | None,
-           extractors: dict[str, str]) -> tuple[int, int, int]:
+           extractors: dict[str, str], status: Warn | None = None) -> tuple[int, int, int, int]:
     import numpy as np
 
     generation.chmod(0o755)
@@ -377,9 +384,8 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     db.executescript(SCHEMA)
     lexical.create(db, "para_fts")
     lexical.create(db, "sent_fts")
-    # Vectors by new row id: reused ones now, the rest after embedding ``pending`` texts.
-    vectors: dict[str, dict[int, Any]] = {kind: {} for kind in VECTORS}
-    pending: dict[str, list[tuple[int, str]]] = {kind: [] for kind in VECTORS}
+    carried: dict[str, dict[int, int]] = {kind: {} for kind in VECTORS}  # new row id -> the previous index's
+    fresh: list[Fresh] = []  # paragraphs to embed, with their sentences
     files_meta = []
     next_id = {"paragraphs": 0, "sentences": 0}
     canonical: dict[str, int] = {}  # what is embedded of a paragraph, whitespace aside -> its first copy
@@ -407,38 +413,37 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
                         int(paragraph.heading), paragraph.text, context, first))
             if first == pid:
                 lexical.add(db, "para_fts", [(pid, embedded)])
-            _place(vectors, pending, "paragraphs", pid, old_pid, embedded)
+            if old_pid is None:
+                fresh.append(Fresh(pid, context, embedded[len(context) + 1:] if context else embedded, []))
+            else:
+                carried["paragraphs"][pid] = old_pid
             for start, end, line, text, matched, old_sid in sentences:
                 sid = next_id["sentences"]
                 next_id["sentences"] += 1
                 db.execute("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)", (sid, pid, start, end, line, text))
                 if first == pid:
                     lexical.add(db, "sent_fts", [(sid, matched)])
-                _place(vectors, pending, "sentences", sid, old_sid, matched)
-                _place(vectors, pending, "sentences_in_context", sid, old_sid, with_context(context, matched))
+                if old_sid is None:
+                    fresh[-1].sentences.append((sid, matched))
+                else:
+                    carried["sentences"][sid] = carried["sentences_in_context"][sid] = old_sid
         files_meta.append({"name": document.name, "sha256": document.sha256, "encoding": document.encoding,
                            "format": document.format, "paragraphs": paragraph_count, **_stat(document.path)})
     db.commit()
     db.close()
 
-    if previous is not None:
-        for kind in vectors:
-            carried = [(new, old) for new, old in vectors[kind].items()]
-            stored = previous.dense_vectors(kind, [old for _, old in carried])
-            vectors[kind] = {new: stored[i] for i, (new, _) in enumerate(carried)}
-    dimension = previous.manifest["model"]["dimension"] if previous else None
+    new = _embed(encoder, fresh, len(documents) - len(unchanged), progress, status)
+    dimension = next((m.shape[1] for _, m in new.values()),
+                     previous.manifest["model"]["dimension"] if previous else None) or encoder.dimension
     for kind in VECTORS:
-        if pending[kind]:
-            tick = progress(f"Embedding {kind.replace('_', ' ')}", len(pending[kind])) if progress else None
-            fresh = encoder.encode([text for _, text in pending[kind]], progress=tick)
-            dimension = fresh.shape[1]
-            vectors[kind].update({row: fresh[i] for i, (row, _) in enumerate(pending[kind])})
-    if dimension is None:
-        dimension = encoder.dimension
-    for kind in VECTORS:
-        ordered = [vectors[kind][row] for row in range(next_id[_rows(kind)])]
-        matrix = np.vstack(ordered).astype(np.float32) if ordered else np.zeros((0, dimension), np.float32)
+        matrix = np.zeros((next_id[_rows(kind)], dimension), np.float32)
+        if carried[kind]:
+            matrix[list(carried[kind])] = previous.dense_vectors(kind, list(carried[kind].values()))  # type: ignore[union-attr]
+        if kind in new:
+            new_rows, new_vectors = new[kind]
+            matrix[new_rows] = new_vectors
         dense.save(dense.build(matrix), generation / f"{kind}.faiss")
+        del matrix
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -457,7 +462,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     _write_json(generation / "manifest.json", manifest)
     (generation / BUILDING).unlink()
     _fsync_tree(generation)
-    return len(documents), next_id["paragraphs"], next_id["sentences"]
+    return len(documents), next_id["paragraphs"], next_id["sentences"], len(fresh)
 
 
 # A sentence to store: start, end, line, its text, what is embedded and matched of it, its id in the previous index.
@@ -538,12 +543,53 @@ def _carried_rows(previous: Index, name: str) -> list[Row]:
     return rows
 
 
-def _place(vectors: dict[str, dict[int, Any]], pending: dict[str, list[tuple[int, str]]], kind: str,
-           row: int, old_row: int | None, text: str) -> None:
-    if old_row is None:
-        pending[kind].append((row, text))
-    else:
-        vectors[kind][row] = old_row
+@dataclass
+class Fresh:
+    """A new or changed paragraph to embed: its row, context, text and sentences as embedded."""
+
+    row: int
+    context: str
+    text: str
+    sentences: list[tuple[int, str]]  # (sentence row, text)
+
+    def passage(self) -> Passage:
+        """The paragraph as `qa.late_chunking` reads it, each sentence found in its text in order."""
+        from qa.late_chunking import Passage
+
+        spans: list[tuple[int, int] | None] = []
+        cursor = 0
+        for _, text in self.sentences:
+            at = self.text.find(text, cursor)
+            spans.append(None if at < 0 else (at, at + len(text)))
+            cursor = cursor if at < 0 else at + len(text)
+        return Passage(self.context, self.text, tuple(spans), tuple(text for _, text in self.sentences))
+
+
+def _embed(encoder: Encoder, fresh: list[Fresh], files: int, progress: ProgressFactory | None,
+           status: Warn | None) -> dict[str, tuple[list[int], np.ndarray]]:
+    """Vectors of new paragraphs and their sentences, by kind: rows and their vectors.
+
+    One encoder pass per paragraph where the model allows it (`qa.late_chunking`: mean-pooled
+    models), else three: the paragraph, each sentence, and each sentence under the context.
+    """
+    if not fresh:
+        return {}
+    paragraphs = [f.row for f in fresh]
+    sentences = [row for f in fresh for row, _ in f.sentences]
+    label = f"Embedding {len(fresh):,} paragraphs of {files:,} file{'s' if files != 1 else ''}"
+    embed_passages = getattr(encoder, "embed_passages", None)
+    if embed_passages is not None:
+        tick = progress(label, len(fresh)) if progress else None
+        vectors = embed_passages([f.passage() for f in fresh], tick, status)
+        if vectors is not None:
+            return {"paragraphs": (paragraphs, vectors.paragraphs), "sentences": (sentences, vectors.sentences),
+                    "sentences_in_context": (sentences, vectors.sentences_in_context)}
+    texts = {"paragraphs": [with_context(f.context, f.text) for f in fresh],
+             "sentences": [text for f in fresh for _, text in f.sentences],
+             "sentences_in_context": [with_context(f.context, text) for f in fresh for _, text in f.sentences]}
+    tick = progress(f"{label} (and their sentences, one by one)", sum(map(len, texts.values()))) if progress else None
+    return {kind: (paragraphs if kind == "paragraphs" else sentences, encoder.encode(texts[kind], progress=tick))
+            for kind in VECTORS}
 
 
 def _checksum(path: Path) -> dict[str, Any]:

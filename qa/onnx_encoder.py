@@ -33,9 +33,14 @@ PROBES = ("what did Japan buy?", "x", "Japan’s “new era” — 2024.",
 
 
 class OnnxEncoder:
-    """Embeds texts with an exported model; the same vectors as sentence-transformers to 1e-4."""
+    """Embeds texts with an exported model; the same vectors as sentence-transformers to 1e-4.
 
-    def __init__(self, folder: Path):
+    Args:
+        folder: the export.
+        threads: onnxruntime's threads; one suits a single short question, every core an index build.
+    """
+
+    def __init__(self, folder: Path, threads: int = 1):
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -48,7 +53,10 @@ class OnnxEncoder:
         self.tokenizer.enable_padding(pad_id=int(self.config["pad_id"]), pad_token=self.config["pad_token"])
         options = onnxruntime.SessionOptions()
         # One thread: steadier latency for a single short question than two fighting for 2 cores.
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        if threads > 1:  # building: batches of every length, so an arena sized for the longest is waste
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
         self.session = onnxruntime.InferenceSession(str(folder / MODEL), options,
                                                     providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
@@ -62,6 +70,23 @@ class OnnxEncoder:
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(rows)
+
+    def embed_passages(self, passages: Sequence[Any], progress=None, status=None) -> Any:
+        """Paragraph and sentence vectors in one pass per paragraph (`qa.late_chunking`), or None
+        for a model whose vectors are not the mean of its token vectors."""
+        from tokenizers import Tokenizer
+
+        from qa import late_chunking
+
+        if self.config["pooling"] != "mean":
+            return None
+        words = Tokenizer.from_str(self.tokenizer.to_str())
+        words.no_padding()
+        return late_chunking.embed(words, self._hidden, passages, progress, pad_id=int(self.config["pad_id"]))
+
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        return self.session.run(None, {name: feeds[name] for name in self.inputs})[0]
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)

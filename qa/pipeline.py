@@ -374,7 +374,8 @@ def open_index(folder: str | Path | None = None, settings: Settings | None = Non
 
 def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
                 model: str | None = None, encoder: Encoder | None = None, *, rebuild: bool = False,
-                status: Callable[[str], None] | None = None, **kwargs: Any) -> BuildReport:
+                device: str | None = None, status: Callable[[str], None] | None = None,
+                **kwargs: Any) -> BuildReport:
     """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
 
     Incremental unless ``rebuild``: unchanged files keep their vectors, and the
@@ -386,6 +387,7 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
         model: sentence-transformers name or path (default all-MiniLM-L6-v2, bundled).
         encoder: an already-loaded encoder, instead of ``model``.
         rebuild: embed everything again, ignoring the existing index.
+        device: ``auto`` (CUDA when torch sees a GPU), ``cpu`` or ``cuda``; default: the settings'.
         status: told in one line about slow steps (the one-time ONNX export).
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
@@ -394,12 +396,12 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
 
     settings = Settings.from_env()
     if encoder is None:
-        encoder = cast("Encoder", LazyEncoder(model or settings.model))
+        encoder = cast("Encoder", LazyEncoder(model or settings.model, device or settings.device.value))
     roots = [Path(p) for p in (paths or [settings.corpus])]
     folder = Path(index_dir) if index_dir is not None else settings.index
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
                                 max_file_bytes=int(settings.max_file_mb * 1e6),
-                                max_document_bytes=int(settings.max_document_mb * 1e6), **kwargs)
+                                max_document_bytes=int(settings.max_document_mb * 1e6), status=status, **kwargs)
     # Export now, while building, so that the first question is fast too.
     reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):

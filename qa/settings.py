@@ -47,6 +47,14 @@ class Fusion(str, Enum):
     rrf = "rrf"
 
 
+class Device(str, Enum):
+    """Where `qa index` runs the embedding model; questions always run on the CPU."""
+
+    auto = "auto"  # CUDA when torch sees a GPU, else the CPU
+    cpu = "cpu"
+    cuda = "cuda"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable default of `qa`.
@@ -67,6 +75,8 @@ class Settings:
             (``QA_MAX_FILE_MB``).
         max_document_mb: PDF and DOCX files larger than this are skipped when indexing
             (``QA_MAX_DOCUMENT_MB``): their size is mostly images and fonts, not text.
+        device: where indexing runs the model (``QA_DEVICE``): ``auto``, ``cpu`` or ``cuda``.
+            The index is the same wherever it was built.
     """
 
     corpus: Path = Path("seeds")
@@ -79,6 +89,7 @@ class Settings:
     min_score: float | None = None
     max_file_mb: float = 10.0
     max_document_mb: float = 100.0
+    device: Device = Device.auto
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -116,6 +127,8 @@ def _parse(name: str, raw: str) -> object:
             return Fusion(raw)
         if name == "reader":
             return Reader(raw)
+        if name == "device":
+            return Device(raw)
     except ValueError:
         raise BadInput(f"QA_{name.upper()}={raw!r} is not a valid value") from None
     return raw

@@ -62,7 +62,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
 def fake_encoder(monkeypatch: pytest.MonkeyPatch) -> FakeEncoder:
     """The fake, also returned by `qa.embedding.load_encoder` for any model name."""
     encoder = FakeEncoder()
-    monkeypatch.setattr("qa.embedding.load_encoder", lambda name: encoder)
+    monkeypatch.setattr("qa.embedding.load_encoder", lambda name, device="cpu": encoder)
     return encoder
 
 

@@ -32,7 +32,7 @@ def test_fingerprints_follow_the_files(tmp_path: Path):
 
 
 def test_a_lazy_encoder_knows_its_model_without_loading_it(monkeypatch: pytest.MonkeyPatch):
-    def refuse(name):
+    def refuse(name, device="cpu"):
         raise AssertionError("loaded")
 
     monkeypatch.setattr("qa.embedding.load_encoder", refuse)

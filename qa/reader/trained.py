@@ -179,20 +179,23 @@ class TrainedReader:
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def read(self, question: str, windows: Sequence[str]) -> list[Reading]:
-        """The best short answer in each window, and how likely the window is to answer."""
-        if not windows:
-            return []
-        encoded = encode(self.tokenizer, question, windows)
-        start, end, answerable = self.session.run(None, encoded.feeds)
+        """The best short answer in each window, and how likely the window is to answer.
+
+        Each window is read on its own: the int8 model scales its activations by the whole batch
+        (padding included), so read together a window's answer moved with the windows beside it
+        ("400 Tomahawk Cruise Missiles" lost its "400"). Alone is also faster: nothing is padded
+        (15 ms for four windows against 19 ms batched).
+        """
         readings = []
-        for row in range(len(windows)):
-            first, last, score = best_span(start[row], end[row], encoded.context[row], MAX_ANSWER_TOKENS)
-            offsets = encoded.offsets[row]
-            begin, finish = snap_to_words(windows[row], offsets[first][0], offsets[last][1])
+        for row, window in enumerate(windows):
+            encoded = encode(self.tokenizer, question, [window])
+            start, end, answerable = self.session.run(None, encoded.feeds)
+            first, last, score = best_span(start[0], end[0], encoded.context[0], MAX_ANSWER_TOKENS)
+            offsets = encoded.offsets[0]
+            begin, finish = snap_to_words(window, offsets[first][0], offsets[last][1])
             if finish <= begin:  # a span of punctuation alone: quote the tokens as they are
                 begin, finish = offsets[first][0], offsets[last][1]
-            readings.append(Reading(row, begin, finish, float(answerable[row]), score,
-                                    windows[row][begin:finish]))
+            readings.append(Reading(row, begin, finish, float(answerable[0]), score, window[begin:finish]))
         return readings
 
 

@@ -1,0 +1,205 @@
+"""One encoder pass per paragraph: its vector and its sentences' from the same token vectors.
+
+    >>> from qa.late_chunking import Passage, embed
+    >>> passage = Passage("Super Bowl 50", "The game was played in 2016. Denver won.", ((0, 28), (29, 40)))
+    >>> vectors = embed(tokenizer, run, [passage])             # doctest: +SKIP
+    >>> vectors.sentences.shape                                # doctest: +SKIP
+    (2, 384)
+
+Late chunking (Günther et al., 2024): the model reads a paragraph once, under its titles and
+heading, and each sentence's vectors are pooled from the token vectors of that one pass, so
+every sentence is read in its paragraph without being run through the model again:
+
+- the paragraph: the mean of all its token vectors, special tokens included, which is what
+  sentence-transformers gives for the same text;
+- a sentence alone: the mean of its own word pieces' vectors;
+- a sentence in context: the mean of its own and the titles' and heading's.
+
+A paragraph longer than the model's window is cut there, as sentence-transformers cuts it; a
+sentence not wholly inside the window, or one with no word pieces of its own in it, gets passes
+of its own instead (itself, and itself under the context), never a vector of nothing.
+
+Mean pooling only: `embed` is for models whose sentence vector is the mean of their token vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+
+# Paragraphs tokenized at once and sorted by length, so that each batch pads little.
+CHUNK = 256
+BATCH_SIZE = 32
+# The model's working memory grows with the padded batch (its attention with the square of the
+# length): in onnxruntime a batch of 32 texts of 256 word pieces took 640 MB on top of the model,
+# 16 of them 320 MB. 2,048 padded tokens kept a build of 8 SQuAD articles at 0.82 GB (1.0-1.3 GB
+# with 4,096) and cost no speed.
+BATCH_TOKENS = 2048
+
+Run = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""``run(input_ids, attention_mask, token_type_ids)`` -> token vectors, (batch, tokens, dimension)."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph to embed.
+
+    Attributes:
+        context: its titles and heading ("" for none); read before the text, after a line break.
+        text: the paragraph as embedded.
+        sentences: each sentence as ``(start, end)`` in ``text``, or None for one that could not
+            be placed in it (it then gets passes of its own).
+        sentence_texts: each sentence as embedded.
+    """
+
+    context: str
+    text: str
+    sentences: tuple[tuple[int, int] | None, ...]
+    sentence_texts: tuple[str, ...] = ()
+
+    @property
+    def embedded(self) -> str:
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+@dataclass
+class Vectors:
+    """L2-normalised float32 rows: one per passage, and one per sentence in passage order."""
+
+    paragraphs: np.ndarray
+    sentences: np.ndarray
+    sentences_in_context: np.ndarray
+
+
+def token_ranges(offsets: Sequence[tuple[int, int]], special: Sequence[int], spans: Sequence[tuple[int, int] | None],
+                 ) -> list[list[int] | None]:
+    """The positions of each span's word pieces in one tokenized text.
+
+    Args:
+        offsets: each token's ``(start, end)`` characters in the text.
+        special: 1 for the tokenizer's own tokens ([CLS], [SEP]), else 0.
+        spans: character ranges of the text; None for a span not in it.
+
+    Returns:
+        Per span, the positions of the tokens that overlap it; None when the span is None,
+        reaches past the last token kept (the text was cut at the model's window), or has no
+        token of its own.
+    """
+    pieces = [(i, start, end) for i, ((start, end), s) in enumerate(zip(offsets, special)) if not s]
+    covered = max((end for _, _, end in pieces), default=0)
+    ranges: list[list[int] | None] = []
+    for span in spans:
+        if span is None or span[1] > covered:
+            ranges.append(None)
+            continue
+        a, b = span
+        inside = [i for i, start, end in pieces if start < b and end > a]
+        ranges.append(inside or None)
+    return ranges
+
+
+def embed(tokenizer: Any, run: Run, passages: Sequence[Passage], progress: Callable[[int], None] | None = None,
+          pad_id: int = 0) -> Vectors:
+    """Embed paragraphs and their sentences (see the module docstring).
+
+    Args:
+        tokenizer: a `tokenizers.Tokenizer` that truncates at the model's window and does not pad.
+        run: the model (see `Run`).
+        passages: the paragraphs.
+        progress: advanced by the number of passages done.
+        pad_id: the padding token's id.
+    """
+    parts = []
+    for begin in range(0, len(passages), CHUNK):
+        chunk = passages[begin : begin + CHUNK]
+        parts.append(_embed_chunk(tokenizer, run, chunk, pad_id))
+        if progress:
+            progress(len(chunk))
+    if not parts:
+        empty = np.zeros((0, 0), np.float32)
+        return Vectors(empty, empty, empty)
+    return Vectors(*(np.vstack([getattr(p, kind) for p in parts])
+                     for kind in ("paragraphs", "sentences", "sentences_in_context")))
+
+
+def _embed_chunk(tokenizer: Any, run: Run, passages: Sequence[Passage], pad_id: int) -> Vectors:
+    """`embed` for a few hundred passages: one pass over each, and one over each sentence alone."""
+    encodings = tokenizer.encode_batch([p.embedded for p in passages])
+    texts = [text for p in passages for text in p.sentence_texts]
+    paragraphs: list[np.ndarray] = []
+    in_context: list[np.ndarray | None] = []
+    own: list[int] = []  # sentences that need a pass under their context of their own
+    for passage, encoding, hidden in zip(passages, encodings, _passes(run, encodings, pad_id)):
+        paragraphs.append(hidden.mean(axis=0))
+        shift = len(passage.context) + 1 if passage.context else 0
+        spans = [(0, len(passage.context)) if passage.context else None] + \
+                [(s[0] + shift, s[1] + shift) if s is not None else None for s in passage.sentences]
+        context, *ranges = token_ranges(encoding.offsets, encoding.special_tokens_mask, spans)
+        for positions in ranges:
+            if positions is None:
+                own.append(len(in_context))
+                in_context.append(None)
+            else:
+                in_context.append(hidden[(context or []) + positions].mean(axis=0))
+    dimension = paragraphs[0].shape[0]
+    alone = mean_pooled(tokenizer, run, texts, pad_id) if texts else np.zeros((0, dimension), np.float32)
+    if own:
+        contexts = [p.context for p in passages for _ in p.sentence_texts]
+        redone = mean_pooled(tokenizer, run, [f"{contexts[i]}\n{texts[i]}" if contexts[i] else texts[i]
+                                              for i in own], pad_id)
+        for i, vector in zip(own, redone):
+            in_context[i] = vector
+    return Vectors(_normalised(np.vstack(paragraphs)), _normalised(alone),
+                   _normalised(np.vstack(cast("list[np.ndarray]", in_context)) if in_context
+                               else np.zeros((0, dimension), np.float32)))
+
+
+def _passes(run: Run, encodings: Sequence[Any], pad_id: int) -> list[np.ndarray]:
+    """Each encoding's token vectors, run in batches of similar length (`batches`)."""
+    hidden: list[np.ndarray] = [np.empty(0)] * len(encodings)
+    for batch in batches([len(e.ids) for e in encodings]):
+        vectors = _run(run, [encodings[i] for i in batch], pad_id)
+        for row, i in enumerate(batch):
+            hidden[i] = vectors[row, : len(encodings[i].ids)]
+    return hidden
+
+
+def mean_pooled(tokenizer: Any, run: Run, texts: Sequence[str], pad_id: int = 0) -> np.ndarray:
+    """Each text's mean token vector (not normalised), as sentence-transformers pools it."""
+    if not texts:
+        return np.zeros((0, 0), np.float32)
+    return np.vstack([hidden.mean(axis=0) for hidden in _passes(run, tokenizer.encode_batch(list(texts)), pad_id)])
+
+
+def batches(lengths: Sequence[int]) -> list[list[int]]:
+    """Positions grouped for the model, shortest first: at most `BATCH_SIZE` texts, and at most
+    `BATCH_TOKENS` padded tokens unless one text alone is longer."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and len(groups[-1]) < BATCH_SIZE and (len(groups[-1]) + 1) * lengths[i] <= BATCH_TOKENS:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _run(run: Run, encodings: Sequence[Any], pad_id: int) -> np.ndarray:
+    """The token vectors of a batch of encodings, padded to the longest."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(encodings), width), dtype=np.int64)
+    types = np.zeros((len(encodings), width), dtype=np.int64)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = e.ids
+        mask[row, : len(e.ids)] = 1
+        types[row, : len(e.ids)] = e.type_ids
+    return np.asarray(run(ids, mask, types), dtype=np.float32)
+
+
+def _normalised(rows: np.ndarray) -> np.ndarray:
+    norms = np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
+    return np.ascontiguousarray(rows / norms, dtype=np.float32)
