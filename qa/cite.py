@@ -8,7 +8,8 @@
 
 `quote` finds the paragraph (and the quoted span) in the index's stored text layer and
 checks it against the file as it is now: unchanged, changed but the quote still where it
-was, changed so that it is not, or gone. This is what ``qa show`` prints.
+was, changed so that it is not, or gone. This is what ``qa show`` prints; `Quote.to_dict` and
+`layer_dict` are its ``--json``, and what ``qa mcp`` and ``qa serve`` answer for ``show``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.errors import BadInput
+from qa.corpus import line_of
+from qa.errors import BadInput, NotIndexed
+from qa.types import Context
 
 if TYPE_CHECKING:
     from qa.formats import TextLayer
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from qa.types import Paragraph
 
 _CITATION = re.compile(r"^(?P<file>.+?)(?::p(?P<page>\d+))?(?::(?:¶|#|para)\s*(?P<paragraph>\d+))?$")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+LINES_AROUND = 2  # lines of the text layer shown before and after a quote (`Quote.context`)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Quote:
         status: ``unchanged``, ``intact`` (the file changed, but the quote is still at its
             offsets), ``changed`` (it is not) or ``missing`` (the file is gone).
         note: one line saying what ``status`` means for this quote.
+        context: the lines that hold the quote and `LINES_AROUND` lines either side, from the
+            text layer (see `lines_around`).
     """
 
     file: str
@@ -52,10 +59,39 @@ class Quote:
     page: int | None
     status: str
     note: str
+    context: Context
 
     @property
     def text(self) -> str:
         return self.paragraph.text[self.start - self.paragraph.start : self.end - self.paragraph.start]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``qa show CITATION --json``; ``line`` is the paragraph's."""
+        return {"file": self.file, "paragraph": self.paragraph.number, "page": self.page,
+                "line": self.paragraph.line, "start": self.start, "end": self.end, "text": self.text,
+                "paragraph_text": self.paragraph.text, "status": self.status, "note": self.note,
+                "context": self.context.to_dict()}
+
+
+def layer_dict(file: str, layer: TextLayer) -> dict[str, Any]:
+    """The JSON of ``qa show FILE --json``: the text a file's offsets refer to, and its pages."""
+    return {"file": file, "format": layer.format, "text": layer.text, "pages": [p.to_dict() for p in layer.pages]}
+
+
+def lines_around(text: str, start: int, end: int, lines: int = LINES_AROUND) -> Context:
+    """The whole lines that ``text[start:end]`` touches, with ``lines`` more on each side
+    (fewer at the start or end of the text), without their final line break.
+
+    >>> lines_around("a\nb\nc\nd\ne", 4, 5, lines=1).text
+    'b\nc\nd'
+    """
+    ends = [(m.start(), m.end()) for m in _LINE_END.finditer(text)]  # each line break: where it starts, ends
+    first = sum(1 for _, after in ends if after <= start)  # the line that holds start, from 0
+    last = sum(1 for before, _ in ends if before < end)  # the line that holds end's last character
+    last = max(first, last if end > start else first)
+    begin = ends[first - lines - 1][1] if first - lines - 1 >= 0 else 0
+    stop = ends[last + lines][0] if last + lines < len(ends) else len(text)
+    return Context(text[begin:stop], begin, stop, line_of(text, begin))
 
 
 def parse(citation: str) -> tuple[str, int | None, int | None]:
@@ -111,7 +147,8 @@ def quote(index: Index, file: str, paragraph: int | None = None, page: int | Non
 
     Args:
         file: the file's name as cited.
-        paragraph: its paragraph number (default: the first on ``page``, else the first).
+        paragraph: its paragraph number (default: the one holding ``span``, else the first on
+            ``page``, else the first).
         page: the PDF page the citation names; checked against the paragraph's.
         span: ``(start, end)`` of the quote in the text layer (default: the whole paragraph).
         text: the quoted text, if the citation carries it: it must be what the index holds there.
@@ -123,9 +160,9 @@ def quote(index: Index, file: str, paragraph: int | None = None, page: int | Non
     try:
         layer = index.layer(file)
     except KeyError:
-        raise BadInput(f"{file} is not in the index in {index.folder} (see `qa info`)") from None
+        raise NotIndexed(f"{file} is not in the index in {index.folder} (see `qa info`)") from None
     if paragraph is None:
-        paragraph = _first_paragraph(index, file, page)
+        paragraph = _first_paragraph(index, file, page) if span is None else _paragraph_holding(index, file, span)
     try:
         found = index.paragraph_at(file, paragraph)
     except KeyError:
@@ -139,7 +176,7 @@ def quote(index: Index, file: str, paragraph: int | None = None, page: int | Non
     if page is not None and page != index.page_of(file, found.start) and page != where:
         raise BadInput(f"{file} ¶{paragraph} is on page {where}, not page {page}")
     status, note = _check(index, file, layer.text[start:end], start, end)
-    return Quote(file, found, start, end, where, status, note)
+    return Quote(file, found, start, end, where, status, note, lines_around(layer.text, start, end))
 
 
 def name_of(index: Index, target: str) -> str:
@@ -153,7 +190,7 @@ def name_of(index: Index, target: str) -> str:
         for name, indexed in names.items():
             if indexed == real:
                 return name
-    raise BadInput(f"{target} is not in the index in {index.folder} (see `qa info`)")
+    raise NotIndexed(f"{target} is not in the index in {index.folder} (see `qa info`)")
 
 
 def _first_paragraph(index: Index, file: str, page: int | None) -> int:
@@ -163,6 +200,16 @@ def _first_paragraph(index: Index, file: str, page: int | None) -> int:
         if page is None or index.page_of(file, start) == page:
             return int(number)
     raise BadInput(f"{file} has no indexed paragraph on page {page}")
+
+
+def _paragraph_holding(index: Index, file: str, span: tuple[int, int]) -> int:
+    start, end = span
+    row = index.db.execute("SELECT p.number FROM paragraphs p JOIN files f ON f.id = p.file_id "
+                           "WHERE f.name = ? AND p.start <= ? AND ? <= p.end ORDER BY p.number LIMIT 1",
+                           (file, start, start)).fetchone()
+    if row is None or start > end:
+        raise BadInput(f"{start}-{end} is not inside an indexed paragraph of {file}")
+    return int(row[0])
 
 
 def _check(index: Index, file: str, quoted: str, start: int, end: int) -> tuple[str, str]:

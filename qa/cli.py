@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.errors import BadInput, QAError
+from qa.errors import BadInput, QAError, explain
 from qa.settings import MAX_QUESTION_CHARS, Device, Fusion, Reader, Retriever, Settings, cache_dir
 
 if TYPE_CHECKING:
@@ -65,14 +65,13 @@ def _reports_errors(command: Callable[..., None]) -> Callable[..., None]:
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise  # typer's own ways out, handled by typer
         except QAError as exc:
-            _say(f"qa: error: {exc}")
+            _say(f"qa: error: {explain(exc)}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             _say("qa: interrupted")
             raise typer.Exit(130) from None
         except OSError as exc:  # a folder that is a file, a disk that is full, no permission
-            where = f": {exc.filename}" if exc.filename else ""
-            _say(f"qa: error: {exc.strerror or exc}{where}")
+            _say(f"qa: error: {explain(exc)}")
             raise typer.Exit(1) from None
         except Exception as exc:
             if os.environ.get("QA_DEBUG"):
@@ -266,24 +265,10 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
     """Show what the index holds: files, paragraphs, model, when it was built."""
     from qa.index import Index
     from qa.pipeline import QA
+    from qa.service import describe
 
     settings = _settings(index)
-    folder = settings.index
-    engine = QA(Index.open(folder), settings)
-    manifest = engine.index.manifest
-    counts = manifest["counts"]
-    summary = {
-        "index": str(folder),
-        "built_at": manifest["built_at"],
-        "model": manifest["model"]["name"],
-        "dimension": manifest["model"]["dimension"],
-        **counts,
-        "chunks": counts["paragraphs"] + counts["sentences"],  # embedded units: paragraphs and sentences
-        "corpus": manifest["corpus"],
-        "reader": engine.settings.reader.value,
-        "min_score": engine.min_score,
-        "calibrated": manifest.get("calibration", {}).get("reader", Reader.heuristic.value) == engine.settings.reader.value,
-    }
+    summary = describe(QA(Index.open(settings.index), settings))
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
         return
@@ -399,22 +384,44 @@ def show_command(
         if number is None:
             layer = engine_index.layer(file)
             if as_json:
-                sys.stdout.write(json.dumps({"file": file, "format": layer.format, "text": layer.text,
-                                             "pages": [p.to_dict() for p in layer.pages]}, ensure_ascii=False) + "\n")
+                sys.stdout.write(json.dumps(cite.layer_dict(file, layer), ensure_ascii=False) + "\n")
             else:
                 shown = cite.page_text(layer, file, page) if page is not None else layer.text
                 sys.stdout.write(shown + ("" if shown.endswith("\n") else "\n"))
             return
         found = cite.quote(engine_index, file, number, page)
     if as_json:
-        sys.stdout.write(json.dumps({"file": found.file, "paragraph": found.paragraph.number, "page": found.page,
-                                     "line": found.paragraph.line, "start": found.start, "end": found.end,
-                                     "text": found.text, "paragraph_text": found.paragraph.text,
-                                     "status": found.status, "note": found.note}, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(found.to_dict(), ensure_ascii=False) + "\n")
     else:
         _render_quote(_stdout(), found)
     if found.status != "unchanged":
         _say(f"warning: {found.note}")
+
+
+@app.command("mcp")
+@_reports_errors
+def mcp_command(index: IndexOption = None, reader: ReaderOption = None) -> None:
+    """Serve AI assistants over MCP on stdin/stdout: tools ask, search, show and info."""
+    from qa import mcp_server
+    from qa.service import Service
+
+    mcp_server.run(Service(_settings(index, reader=reader), notice=lambda message: _say(f"notice: {message}")))
+
+
+@app.command("serve")
+@_reports_errors
+def serve_command(
+    index: IndexOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 127.0.0.1 keeps it to this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")] = 8000,
+    reader: ReaderOption = None,
+) -> None:
+    """Serve HTTP clients the --json objects: GET /ask?q=, /search?q=, /show?file=, /info, /health."""
+    from qa import http_api
+    from qa.service import Service
+
+    service = Service(_settings(index, reader=reader), notice=lambda message: _say(f"notice: {message}"))
+    http_api.run(service, host, port, announce=lambda message: _say(f"qa: {message}"))
 
 
 def _render_quote(out: Console, found) -> None:

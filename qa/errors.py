@@ -15,6 +15,10 @@ class BadInput(QAError):
     exit_code = 2
 
 
+class NotIndexed(BadInput):
+    """A file that is not in the index was asked for (``qa show``, ``qa serve``'s ``/show``)."""
+
+
 class IndexMissing(QAError):
     """No index exists where one was expected."""
 
@@ -41,3 +45,12 @@ class IndexBusy(QAError):
 
 class ModelMissing(QAError):
     """A model `qa` ships (the trained reader) is missing or damaged."""
+
+
+def explain(exc: Exception) -> str:
+    """The one line `qa` says about an error it reports (the CLI prints it after ``qa: error:``):
+    a `QAError`'s message, or an `OSError`'s reason and file."""
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc)

@@ -1030,5 +1030,10 @@ class Index:
         self.manifest["calibration"] = calibration
         _write_json(self.generation / "manifest.json", self.manifest)
 
+    def is_live(self) -> bool:
+        """Whether this is still the generation CURRENT names: False once a build has published
+        another (or the index is gone). Cheap: one small file read."""
+        return _pointed(self.folder, CURRENT) == self.generation.name
+
     def close(self) -> None:
         self.db.close()
