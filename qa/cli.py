@@ -145,7 +145,8 @@ def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebu
 
     started = time.perf_counter()
     report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
-                         rebuild=rebuild, device=settings.device.value, warn=lambda message: _say(f"warning: {message}"),
+                         rebuild=rebuild, device=settings.device.value, one_pass=settings.one_pass,
+                         warn=lambda message: _say(f"warning: {message}"),
                          status=_say, progress=_progress_factory())
     seconds = time.perf_counter() - started
     changes = ", ".join(f"{len(report.changes.get(kind, []))} {kind}"
@@ -167,11 +168,14 @@ def index_command(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Check the index's checksums and sources instead of building.")] = False,
     device: Annotated[Device | None, typer.Option("--device", help="Where to run the model: auto (CUDA when torch sees a GPU), cpu or cuda [default: auto or $QA_DEVICE]. The index is the same either way.")] = None,
+    one_pass: Annotated[bool, typer.Option("--one-pass", help="Pool each sentence's vector in context from its paragraph's pass: faster, slightly less accurate (README, Speed) [or QA_ONE_PASS=1].")] = False,
 ) -> None:
     """Index documents (incrementally), or check an index with --verify."""
     settings = _settings(index)
     if device is not None:
         settings = replace(settings, device=device)
+    if one_pass:
+        settings = replace(settings, one_pass=True)
     if verify:
         from qa.index import Index
 

@@ -142,9 +142,10 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(np.vstack(batches), dtype=np.float32)
 
     def embed_passages(self, passages: Sequence[Passage], progress: Progress | None = None,
-                       status: Callable[[str], None] | None = None) -> Vectors | None:
-        """Paragraph and sentence vectors in one pass per paragraph (`qa.late_chunking`), or None
-        for a model whose vectors are not the mean of its token vectors.
+                       status: Callable[[str], None] | None = None, one_pass: bool = False) -> Vectors | None:
+        """Paragraph and sentence vectors for an index build (`qa.late_chunking`; ``one_pass``
+        pools the in-context ones from the paragraph's pass), or None for a model whose vectors
+        are not the mean of its token vectors.
 
         On the CPU the model runs in onnxruntime, through the export questions use (made here if
         it is missing), which runs it faster than torch; on a GPU, in torch.
@@ -158,11 +159,12 @@ class SentenceTransformerEncoder:
             return None
         assert tokenizer is not None
         if self.device == "cpu" and ensure_onnx(self, status) is None:
-            return _building_encoder(self.fingerprint).embed_passages(passages, progress)
+            return _building_encoder(self.fingerprint).embed_passages(passages, progress, one_pass=one_pass)
         words = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
         words.no_padding()
         words.enable_truncation(max_length=self.max_seq_length)
-        return late_chunking.embed(words, self._torch_run(), passages, progress, pad_id=tokenizer.pad_token_id or 0)
+        return late_chunking.embed(words, self._torch_run(), passages, progress, pad_id=tokenizer.pad_token_id or 0,
+                                   one_pass=one_pass)
 
     def _torch_run(self) -> late_chunking.Run:
         import torch
@@ -213,16 +215,16 @@ class LazyEncoder:
         return self.loaded.encode(texts, progress=progress)
 
     def embed_passages(self, passages: Sequence[Passage], progress: Progress | None = None,
-                       status: Callable[[str], None] | None = None) -> Vectors | None:
+                       status: Callable[[str], None] | None = None, one_pass: bool = False) -> Vectors | None:
         """As `SentenceTransformerEncoder.embed_passages`; on the CPU, with the model's ONNX
         export already made, without loading sentence-transformers (or torch) at all."""
         from qa import onnx_encoder
 
         if self._loaded is None and (onnx_folder(self.fingerprint) / onnx_encoder.CONFIG).is_file() and \
                 resolve_device(self.device) == "cpu":
-            return _building_encoder(self.fingerprint).embed_passages(passages, progress)
+            return _building_encoder(self.fingerprint).embed_passages(passages, progress, one_pass=one_pass)
         embed = getattr(self.loaded, "embed_passages", None)
-        return embed(passages, progress, status) if embed else None
+        return embed(passages, progress, status, one_pass) if embed else None
 
 
 def _building_encoder(fingerprint: str) -> Any:

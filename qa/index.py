@@ -84,12 +84,36 @@ VECTORS = ("paragraphs", "sentences", "sentences_in_context")
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
 CHUNKING = {"version": 5, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
-            "embedded": "context + paragraph, one pass; sentences alone and in context pooled from its token "
-                        "vectors (late chunking; a sentence past the window gets its own passes)",
+            "embedded": "context + paragraph; sentence alone and context + sentence",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark",
             "markdown": "parsed: headings are context; code, front matter and tables are never answers; "
                         "links reduced to their text where embedded and matched"}
+# What `--one-pass` records instead: the in-context sentence vectors pooled from the paragraph's pass.
+ONE_PASS = ("context + paragraph; sentence alone; context + sentence pooled from the paragraph's pass "
+            "(late chunking; a sentence past the window gets its own pass)")
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """How a build embeds new paragraphs.
+
+    Attributes:
+        one_pass: pool each sentence's in-context vector from its paragraph's pass (late
+            chunking) instead of running the model on it again: faster, slightly less accurate
+            (README, "Speed").
+        status: told in one line about slow steps (the one-time ONNX export).
+    """
+
+    one_pass: bool = False
+    status: Callable[[str], None] | None = None
+
+    @property
+    def chunking(self) -> dict[str, Any]:
+        """What the manifest records: an index built otherwise is rebuilt, not carried."""
+        return {**CHUNKING, "embedded": ONE_PASS} if self.one_pass else CHUNKING
+
+
 # Everything a build writes into a generation: clean-up removes these names and nothing else.
 _GENERATION_FILES = (*ARTIFACTS, "store.sqlite-journal", "manifest.json.tmp", "manifest.json", BUILDING)
 SCHEMA = """
@@ -168,7 +192,8 @@ def contexts(name: str, paragraphs: Sequence[Paragraph], titles: Sequence[str] |
 
 def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: bool = False,
           max_file_bytes: int | None = None, max_document_bytes: int | None = None, warn: Warn | None = None,
-          progress: ProgressFactory | None = None, status: Warn | None = None) -> BuildReport:
+          progress: ProgressFactory | None = None, status: Warn | None = None,
+          one_pass: bool = False) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``, incrementally.
 
     Files whose bytes are unchanged since the index in ``folder`` was built keep
@@ -186,8 +211,9 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         max_document_bytes: the same for PDF and DOCX files (by default ``max_file_bytes``).
         warn: called with each one-line warning (skipped or re-decoded files).
         progress: ``progress(label, total)`` returns a callback advanced per embedded paragraph
-            (per text, for a model that needs three passes).
+            (per text, for a model whose vectors are not mean-pooled).
         status: told in one line about slow steps (the one-time ONNX export).
+        one_pass: see `Embedding`.
 
     Raises:
         BadInput: a path is missing or inside ``folder``, nothing indexable was found, or
@@ -212,11 +238,11 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
     _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
-        previous = None if rebuild else _reusable(folder, encoder, note)
+        how = Embedding(one_pass, status)
+        previous = None if rebuild else _reusable(folder, encoder, note, how.chunking)
         try:
             stale = _changed_extractors(previous, documents, extractors, note)
-            return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale,
-                           status)
+            return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale, how)
         finally:
             if previous:
                 previous.close()
@@ -240,7 +266,7 @@ def _changed_extractors(previous: Index | None, documents: list[Document], extra
 
 def _update(folder: Path, paths: Sequence[Path], documents: list[Document], encoder: Encoder,
             previous: Index | None, progress: ProgressFactory | None, warnings: list[str],
-            extractors: dict[str, str], stale: set[str], status: Warn | None = None) -> BuildReport:
+            extractors: dict[str, str], stale: set[str], how: Embedding) -> BuildReport:
     """Write and publish a new generation, unless nothing changed since ``previous``.
 
     A file is unchanged when its bytes are, its format's extractor is (``stale`` lists the
@@ -269,7 +295,7 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
     generation = _new_generation(folder)
     try:
         counts = _write(generation, roots, documents, encoder, previous, set(changes["unchanged"]), progress,
-                        extractors, status)
+                        extractors, how)
         _publish(folder, generation)
     except BaseException:
         _remove_generation(generation)
@@ -337,7 +363,7 @@ def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, limits: dict
     return documents
 
 
-def _reusable(folder: Path, encoder: Encoder, note: Warn) -> Index | None:
+def _reusable(folder: Path, encoder: Encoder, note: Warn, chunking: dict[str, Any]) -> Index | None:
     """The current index, if its contents can be carried into the next build."""
     if not exists(folder):
         return None
@@ -351,7 +377,7 @@ def _reusable(folder: Path, encoder: Encoder, note: Warn) -> Index | None:
     model = previous.manifest["model"]
     if (model["name"], model["fingerprint"]) != (encoder.name, encoder.fingerprint):
         note(f"rebuilding from scratch: the index was built with {model['name']}, not {encoder.name}")
-    elif previous.manifest.get("chunking") != CHUNKING:
+    elif previous.manifest.get("chunking") != chunking:
         note("rebuilding from scratch: the index was built with other chunking settings")
     else:
         return previous
@@ -376,7 +402,7 @@ def _stat(path: Path) -> dict[str, Any]:
 
 def _write(generation: Path, roots: list[str], documents: list[Document], encoder: Encoder,
            previous: Index | None, unchanged: set[str], progress: ProgressFactory | None,
-           extractors: dict[str, str], status: Warn | None = None) -> tuple[int, int, int, int]:
+           extractors: dict[str, str], how: Embedding) -> tuple[int, int, int, int]:
     import numpy as np
 
     generation.chmod(0o755)
@@ -432,7 +458,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     db.commit()
     db.close()
 
-    new = _embed(encoder, fresh, len(documents) - len(unchanged), progress, status)
+    new = _embed(encoder, fresh, len(documents) - len(unchanged), progress, how)
     dimension = next((m.shape[1] for _, m in new.values()),
                      previous.manifest["model"]["dimension"] if previous else None) or encoder.dimension
     for kind in VECTORS:
@@ -449,7 +475,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         "format_version": FORMAT_VERSION,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "model": {"name": encoder.name, "dimension": int(dimension), "fingerprint": encoder.fingerprint},
-        "chunking": CHUNKING,
+        "chunking": how.chunking,
         "extraction": extractors,
         "corpus": roots,
         "files": files_meta,
@@ -566,11 +592,12 @@ class Fresh:
 
 
 def _embed(encoder: Encoder, fresh: list[Fresh], files: int, progress: ProgressFactory | None,
-           status: Warn | None) -> dict[str, tuple[list[int], np.ndarray]]:
+           how: Embedding) -> dict[str, tuple[list[int], np.ndarray]]:
     """Vectors of new paragraphs and their sentences, by kind: rows and their vectors.
 
-    One encoder pass per paragraph where the model allows it (`qa.late_chunking`: mean-pooled
-    models), else three: the paragraph, each sentence, and each sentence under the context.
+    Through `qa.late_chunking` where the model allows it (mean-pooled models: length-sorted
+    batches on onnxruntime, and with ``how.one_pass`` the in-context vectors pooled from the
+    paragraph's pass), else with the encoder's own ``encode``.
     """
     if not fresh:
         return {}
@@ -580,7 +607,7 @@ def _embed(encoder: Encoder, fresh: list[Fresh], files: int, progress: ProgressF
     embed_passages = getattr(encoder, "embed_passages", None)
     if embed_passages is not None:
         tick = progress(label, len(fresh)) if progress else None
-        vectors = embed_passages([f.passage() for f in fresh], tick, status)
+        vectors = embed_passages([f.passage() for f in fresh], tick, how.status, how.one_pass)
         if vectors is not None:
             return {"paragraphs": (paragraphs, vectors.paragraphs), "sentences": (sentences, vectors.sentences),
                     "sentences_in_context": (sentences, vectors.sentences_in_context)}

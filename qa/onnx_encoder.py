@@ -71,9 +71,9 @@ class OnnxEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(rows)
 
-    def embed_passages(self, passages: Sequence[Any], progress=None, status=None) -> Any:
-        """Paragraph and sentence vectors in one pass per paragraph (`qa.late_chunking`), or None
-        for a model whose vectors are not the mean of its token vectors."""
+    def embed_passages(self, passages: Sequence[Any], progress=None, status=None, one_pass: bool = False) -> Any:
+        """Paragraph and sentence vectors for an index build (`qa.late_chunking`), or None for a
+        model whose vectors are not the mean of its token vectors."""
         from tokenizers import Tokenizer
 
         from qa import late_chunking
@@ -82,7 +82,8 @@ class OnnxEncoder:
             return None
         words = Tokenizer.from_str(self.tokenizer.to_str())
         words.no_padding()
-        return late_chunking.embed(words, self._hidden, passages, progress, pad_id=int(self.config["pad_id"]))
+        return late_chunking.embed(words, self._hidden, passages, progress, pad_id=int(self.config["pad_id"]),
+                                   one_pass=one_pass)
 
     def _hidden(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}

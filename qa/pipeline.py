@@ -374,8 +374,8 @@ def open_index(folder: str | Path | None = None, settings: Settings | None = Non
 
 def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
                 model: str | None = None, encoder: Encoder | None = None, *, rebuild: bool = False,
-                device: str | None = None, status: Callable[[str], None] | None = None,
-                **kwargs: Any) -> BuildReport:
+                device: str | None = None, one_pass: bool | None = None,
+                status: Callable[[str], None] | None = None, **kwargs: Any) -> BuildReport:
     """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
 
     Incremental unless ``rebuild``: unchanged files keep their vectors, and the
@@ -388,6 +388,8 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
         encoder: an already-loaded encoder, instead of ``model``.
         rebuild: embed everything again, ignoring the existing index.
         device: ``auto`` (CUDA when torch sees a GPU), ``cpu`` or ``cuda``; default: the settings'.
+        one_pass: pool sentence vectors in context from their paragraph's pass (`qa.late_chunking`);
+            default: the settings'.
         status: told in one line about slow steps (the one-time ONNX export).
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
@@ -401,7 +403,8 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
     folder = Path(index_dir) if index_dir is not None else settings.index
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
                                 max_file_bytes=int(settings.max_file_mb * 1e6),
-                                max_document_bytes=int(settings.max_document_mb * 1e6), status=status, **kwargs)
+                                max_document_bytes=int(settings.max_document_mb * 1e6), status=status,
+                                one_pass=settings.one_pass if one_pass is None else one_pass, **kwargs)
     # Export now, while building, so that the first question is fast too.
     reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):

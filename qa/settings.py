@@ -77,6 +77,8 @@ class Settings:
             (``QA_MAX_DOCUMENT_MB``): their size is mostly images and fonts, not text.
         device: where indexing runs the model (``QA_DEVICE``): ``auto``, ``cpu`` or ``cuda``.
             The index is the same wherever it was built.
+        one_pass: indexing pools each sentence's vector in context from its paragraph's pass
+            instead of reading it again (``QA_ONE_PASS=1``): faster, slightly less accurate.
     """
 
     corpus: Path = Path("seeds")
@@ -90,6 +92,7 @@ class Settings:
     max_file_mb: float = 10.0
     max_document_mb: float = 100.0
     device: Device = Device.auto
+    one_pass: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -129,6 +132,10 @@ def _parse(name: str, raw: str) -> object:
             return Reader(raw)
         if name == "device":
             return Device(raw)
+        if name == "one_pass":
+            if raw.lower() not in ("0", "1", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
     except ValueError:
         raise BadInput(f"QA_{name.upper()}={raw!r} is not a valid value") from None
     return raw

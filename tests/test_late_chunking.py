@@ -1,5 +1,6 @@
-"""One pass per paragraph: which tokens make each sentence's vector, the model's window, and the
-same vectors whichever runtime (onnxruntime on the CPU, torch on a GPU) ran the model."""
+"""Index vectors from token vectors: which tokens make a sentence's vector in one pass, the
+model's window, and the same vectors whichever runtime (onnxruntime on the CPU, torch on a GPU)
+ran the model."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_one_pass_pools_the_paragraph_and_its_sentences():
     tokenizer, size = word_tokenizer(f"{context} {text}".replace(".", " .").split(), window=64)
     table, run = table_model(size)
     passage = Passage(context, text, ((0, 16), (17, 31)), ("It orbits Earth.", "It has no air."))
-    vectors = embed(tokenizer, run, [passage])
+    vectors = embed(tokenizer, run, [passage], one_pass=True)
     ids = tokenizer.encode(f"{context}\n{text}").ids
     assert np.allclose(vectors.paragraphs[0], unit(table[ids].mean(axis=0)), atol=1e-6)
     first = tokenizer.encode(text[:16]).ids  # [CLS] It orbits Earth . [SEP]: the sentence alone, its own pass
@@ -65,6 +66,11 @@ def test_one_pass_pools_the_paragraph_and_its_sentences():
     pieces = tokenizer.encode("Moon It has no air .").ids[1:-1]
     assert np.allclose(vectors.sentences_in_context[1], unit(table[pieces].mean(axis=0)), atol=1e-6)
     assert vectors.sentences.shape == vectors.sentences_in_context.shape == (2, table.shape[1])
+    # By default the sentence is read again under its context, as sentence-transformers would.
+    default = embed(tokenizer, run, [passage])
+    again = tokenizer.encode("Moon\nIt has no air.").ids
+    assert np.allclose(default.sentences_in_context[1], unit(table[again].mean(axis=0)), atol=1e-6)
+    assert np.allclose(default.paragraphs, vectors.paragraphs) and np.allclose(default.sentences, vectors.sentences)
 
 
 def test_a_sentence_past_the_window_gets_its_own_pass_never_a_vector_of_nothing():
@@ -77,7 +83,7 @@ def test_a_sentence_past_the_window_gets_its_own_pass_never_a_vector_of_nothing(
     tokenizer, size = word_tokenizer(f"Title {text}".replace(".", " .").split(), window=8)  # cut inside the 2nd
     table, run = table_model(size)
     vectors = embed(tokenizer, run, [Passage("Title", text, tuple(spans), tuple(sentences)),
-                                     Passage("", "iota kappa.", (None,), ("iota kappa.",))])
+                                     Passage("", "iota kappa.", (None,), ("iota kappa.",))], one_pass=True)
     for i, sentence in enumerate(sentences[1:], start=1):  # past the window: its own pass, under the title
         own = tokenizer.encode(f"Title\n{sentence}").ids
         assert np.allclose(vectors.sentences_in_context[i], unit(table[own].mean(axis=0)), atol=1e-6)
@@ -115,12 +121,16 @@ def test_onnxruntime_and_torch_give_the_same_index_vectors(cache: Path):
     tokenizer = Tokenizer.from_str(words.to_str())
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=encoder.max_seq_length)
+    for one_pass in (False, True):
+        on_cpu = encoder.embed_passages(passages, one_pass=one_pass)
+        in_torch = late_chunking.embed(tokenizer, encoder._torch_run(), passages, one_pass=one_pass)
+        for kind in ("paragraphs", "sentences", "sentences_in_context"):
+            assert float((getattr(on_cpu, kind) * getattr(in_torch, kind)).sum(axis=1).min()) >= 0.9999
     on_cpu = encoder.embed_passages(passages)
-    in_torch = late_chunking.embed(tokenizer, encoder._torch_run(), passages)
-    for kind in ("paragraphs", "sentences", "sentences_in_context"):
-        assert float((getattr(on_cpu, kind) * getattr(in_torch, kind)).sum(axis=1).min()) >= 0.9999
     # A paragraph's vector is sentence-transformers' own vector of the same text, window and all.
     reference = encoder.encode([p.embedded for p in passages])
     assert float((on_cpu.paragraphs * reference).sum(axis=1).min()) >= 0.9999
     alone = encoder.encode([t for p in passages for t in p.sentence_texts])
     assert float((on_cpu.sentences * alone).sum(axis=1).min()) >= 0.9999
+    in_context = encoder.encode([f"{p.context}\n{t}" for p in passages for t in p.sentence_texts])
+    assert float((on_cpu.sentences_in_context * in_context).sum(axis=1).min()) >= 0.9999
