@@ -401,7 +401,8 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
     folder = Path(index_dir) if index_dir is not None else settings.index
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
                                 max_file_bytes=int(settings.max_file_mb * 1e6),
-                                max_document_bytes=int(settings.max_document_mb * 1e6), status=status, **kwargs)
+                                max_document_bytes=int(settings.max_document_mb * 1e6), status=status,
+                                approx_min_vectors=settings.approx_min_vectors, **kwargs)
     # Export now, while building, so that the first question is fast too.
     reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):
