@@ -274,6 +274,8 @@ def main() -> None:
     parser.add_argument("--recall-queries", type=int, default=200)
     parser.add_argument("--lexical-rows", type=int, default=None, help="FTS5 rows (default: --rows)")
     parser.add_argument("--sweep", default="", help="nprobe values to report recall for at --rows (e.g. 8,16,32,64)")
+    parser.add_argument("--lists", default="", help="other nlist values to build at --rows, each probing "
+                        "the same share of its lists as qa's plan (e.g. 2048,4096)")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "scale")
     parser.add_argument("--keep", action="store_true", help="keep the vectors and indexes in --work")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -320,6 +322,14 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
             results["sweep"][nprobe] = {"recall_at_10": recall_at_10(index, recall_queries, truth),
                                         "p50_ms": float(np.median(times) * 1e3)}
+    results["lists"] = {}
+    for nlist in (int(n) for n in options.lists.split(",") if n):
+        how = dense.Plan("ivf_flat", nlist, max(1, round(nlist * dense.PROBED_FRACTION)))
+        path = work / f"{options.rows}-{nlist}.faiss"
+        built = in_child("build", {"vectors": files["vectors"], "rows": options.rows, "plan": how.to_dict(),
+                                   "path": str(path)})
+        results["lists"][nlist] = {"plan": how.to_dict(), **built, **in_child("query", {"path": str(path), **files})}
+        path.unlink()
     results["lexical"] = lexical_part(work, options.lexical_rows or options.rows, options.queries)
     results["total_s"] = time.perf_counter() - started
     results["peak_rss_mib_of_the_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -334,6 +344,7 @@ def report(results: dict[str, Any]) -> None:
     print(f"\n{results['cpus']} CPUs, load average {results['load_average'][0]:.1f} at the start; "
           f"dimension {results['dimension']}, single questions with k = {results['k']}; "
           f"qa's threshold: {APPROX_MIN_VECTORS:,}\n")
+    largest = results["sizes"][max(results["sizes"], key=int)]
     rows_of = [(int(rows), kind, r) for rows, entry in results["sizes"].items() for kind, r in entry.items()]
 
     def name(kind: str, r: dict[str, Any]) -> str:
@@ -359,6 +370,12 @@ def report(results: dict[str, Any]) -> None:
         print(f"\nAt {results['rows']:,} rows, other nprobe values:\n\n| nprobe | recall@10 | p50 |\n|---:|---:|---:|")
         for nprobe, r in results["sweep"].items():
             print(f"| {nprobe} | {r['recall_at_10']:.3f} | {r['p50_ms']:.2f} ms |")
+    if results["lists"]:
+        print(f"\nAt {results['rows']:,} rows, other numbers of lists, each probing the same share:\n\n"
+              "| nlist | nprobe | build | p50 | p99 | recall@10 |\n|---:|---:|---:|---:|---:|---:|")
+        for r in [largest["ivf_flat"], *results["lists"].values()]:
+            print(f"| {r['plan']['nlist']} | {r['plan']['nprobe']} | {r['build_s']:.0f} s | {r['p50_ms']:.2f} ms "
+                  f"| {r['p99_ms']:.2f} ms | {r['recall_at_10']:.3f} |")
     lex = results["lexical"]
     print(f"\nlexical (FTS5): {lex['rows']:,} rows built in {lex['build_s']:.0f} s, {mib(lex['bytes'])}, "
           f"search k = {results['k']} p50 {lex['p50_ms']:.1f} ms, p99 {lex['p99_ms']:.1f} ms")
