@@ -280,8 +280,17 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
 
     table = Table(show_header=False, box=None)
     for key, value in summary.items():
+        if key == "dense":
+            value = [_dense_line(kind, how) for kind, how in value.items()]
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
     _stdout().print(table)
+
+
+def _dense_line(kind: str, how: dict) -> str:
+    """One kind of vector's search structure, for people: "paragraphs exact", "sentences IVF ..."."""
+    if how["type"] == "flat":
+        return f"{kind} exact (flat)"
+    return f"{kind} approximate (IVF-Flat, {how['nlist']} lists, {how['nprobe']} probed, memory-mapped)"
 
 
 def _squad_engine(gold: Path, settings: Settings, index: Path | None, articles: str | None = None):

@@ -19,6 +19,10 @@ Layout of an index folder::
         sentences.faiss  sentence vectors (the sentence alone)
         sentences_in_context.faiss  sentence vectors (heading context + sentence)
 
+Each ``.faiss`` file is an exact flat index, or, from `qa.settings.APPROX_MIN_VECTORS`
+vectors on, an IVF-Flat one that is memory-mapped on load (see `qa.dense`); the
+manifest's ``dense`` entry says which, with its parameters.
+
 A build writes a new generation and only then points CURRENT at it, so a
 reader sees either the old index or the new one, never a mix. A folder becomes
 an index only when it is new or empty, and clean-up removes only generations
@@ -56,6 +60,7 @@ from qa.corpus import (
 from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, QAError
 from qa.formats import DERIVED, Page, Region, TextLayer
 from qa.formats.base import page_of
+from qa.settings import APPROX_MIN_VECTORS
 from qa.types import Paragraph, Sentence
 
 if TYPE_CHECKING:
@@ -67,7 +72,8 @@ if TYPE_CHECKING:
 # 2: files carry path, size and mtime; chunking carries a version. 3: sentences in context.
 # 4: files carry their format, text layer and pages (PDF, HTML, DOCX); extractors in the manifest.
 # 5: paragraphs carry their canonical copy; only canonical copies are in the lexical index.
-FORMAT_VERSION = 5
+# 6: a vector file may be an IVF (approximate) index; the manifest's "dense" says which, per kind.
+FORMAT_VERSION = 6
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
@@ -96,17 +102,20 @@ ONE_PASS = ("context + paragraph; sentence alone; context + sentence pooled from
 
 @dataclass(frozen=True)
 class Embedding:
-    """How a build embeds new paragraphs.
+    """How a build embeds new paragraphs and stores the vectors.
 
     Attributes:
         one_pass: pool each sentence's in-context vector from its paragraph's pass (late
             chunking) instead of running the model on it again: faster, slightly less accurate
             (README, "Speed").
         status: told in one line about slow steps (the one-time ONNX export).
+        approx_min_vectors: from this many vectors of one kind on, an approximate index
+            (`qa.dense.plan`).
     """
 
     one_pass: bool = False
     status: Callable[[str], None] | None = None
+    approx_min_vectors: int = APPROX_MIN_VECTORS
 
     @property
     def chunking(self) -> dict[str, Any]:
@@ -193,7 +202,7 @@ def contexts(name: str, paragraphs: Sequence[Paragraph], titles: Sequence[str] |
 def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: bool = False,
           max_file_bytes: int | None = None, max_document_bytes: int | None = None, warn: Warn | None = None,
           progress: ProgressFactory | None = None, status: Warn | None = None,
-          one_pass: bool = False) -> BuildReport:
+          one_pass: bool = False, approx_min_vectors: int = APPROX_MIN_VECTORS) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``, incrementally.
 
     Files whose bytes are unchanged since the index in ``folder`` was built keep
@@ -214,6 +223,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
             (per text, for a model whose vectors are not mean-pooled).
         status: told in one line about slow steps (the one-time ONNX export).
         one_pass: see `Embedding`.
+        approx_min_vectors: from this many vectors of one kind on, they get an approximate
+            index (see `qa.dense.plan`); fewer get an exact one.
 
     Raises:
         BadInput: a path is missing or inside ``folder``, nothing indexable was found, or
@@ -238,7 +249,7 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
     _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
-        how = Embedding(one_pass, status)
+        how = Embedding(one_pass, status, approx_min_vectors)
         previous = None if rebuild else _reusable(folder, encoder, note, how.chunking)
         try:
             stale = _changed_extractors(previous, documents, extractors, note)
@@ -461,6 +472,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     new = _embed(encoder, fresh, len(documents) - len(unchanged), progress, how)
     dimension = next((m.shape[1] for _, m in new.values()),
                      previous.manifest["model"]["dimension"] if previous else None) or encoder.dimension
+    structures = {}
     for kind in VECTORS:
         matrix = np.zeros((next_id[_rows(kind)], dimension), np.float32)
         if carried[kind]:
@@ -468,7 +480,8 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         if kind in new:
             new_rows, new_vectors = new[kind]
             matrix[new_rows] = new_vectors
-        dense.save(dense.build(matrix), generation / f"{kind}.faiss")
+        structures[kind] = dense.plan(len(matrix), how.approx_min_vectors)
+        dense.save(dense.build(matrix, structures[kind]), generation / f"{kind}.faiss")
         del matrix
 
     manifest = {
@@ -481,6 +494,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         "files": files_meta,
         "counts": {"files": len(documents), "paragraphs": next_id["paragraphs"],
                    "sentences": next_id["sentences"], "copies": next_id["paragraphs"] - len(canonical)},
+        "dense": {kind: how.to_dict() for kind, how in structures.items()},
         "artifacts": {name: _checksum(generation / name) for name in ARTIFACTS},
     }
     if previous is not None and "calibration" in previous.manifest:
@@ -799,7 +813,14 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-_HEADERS = {"store.sqlite": b"SQLite format 3\x00", **{f"{kind}.faiss": b"IxF" for kind in VECTORS}}
+_HEADERS = {"store.sqlite": b"SQLite format 3\x00"}
+
+
+def _header(manifest: dict[str, Any], name: str) -> bytes:
+    """The bytes an artifact starts with: SQLite's, or FAISS's for the structure its manifest records."""
+    if name.endswith(".faiss"):
+        return dense.HEADERS[manifest["dense"][name.removesuffix(".faiss")]["type"]]
+    return _HEADERS[name]
 
 
 def _corrupt(folder: Path, problem: str) -> IndexCorrupt:
@@ -838,7 +859,8 @@ class Index:
         """Open the index in ``folder``, checking what is cheap to check on every load.
 
         Checked here: the manifest and format version; every artifact's presence,
-        size and file header; the SQLite schema; row counts against the manifest.
+        size and file header (a vector file's, that of the structure the manifest records);
+        the SQLite schema; row counts against the manifest.
         Artifact checksums and source files are checked by `verify` (``qa index --verify``).
 
         Raises:
@@ -868,7 +890,7 @@ class Index:
                 if not path.is_file() or path.stat().st_size != meta["size"]:
                     raise _corrupt(folder, f"file {name} is missing or truncated")
                 with path.open("rb") as handle:
-                    if not handle.read(16).startswith(_HEADERS[name]):
+                    if not handle.read(16).startswith(_header(manifest, name)):
                         raise _corrupt(folder, f"file {name} is damaged (bad header)")
             index = cls(folder, generation, manifest)
             counts = manifest["counts"]
@@ -883,8 +905,10 @@ class Index:
         return index
 
     def verify(self) -> list[str]:
-        """Everything `open` does not check: artifact checksums, FAISS contents, SQLite integrity,
-        and whether the source files still match the hashes they were indexed with.
+        """Everything `open` does not check: artifact checksums, FAISS contents (vector counts, the
+        structure and parameters the manifest records, and inside an approximate index that every
+        row is held once and found where it is: `qa.dense.check`), SQLite integrity, and whether
+        the source files still match the hashes they were indexed with.
 
         Returns:
             One line per problem; empty when all is well.
@@ -895,10 +919,16 @@ class Index:
                 problems.append(f"{name}: checksum differs from the manifest (damaged)")
         for kind in VECTORS:
             try:
-                if self.faiss(kind).ntotal != self.manifest["counts"][_rows(kind)]:
-                    problems.append(f"{kind}.faiss: vector count differs from the manifest")
+                index = self.faiss(kind)
             except IndexCorrupt as exc:
                 problems.append(str(exc))
+                continue
+            if index.ntotal != self.manifest["counts"][_rows(kind)]:
+                problems.append(f"{kind}.faiss: vector count differs from the manifest")
+            built, recorded = dense.describe(index).to_dict(), self.manifest["dense"][kind]
+            if built != recorded:
+                problems.append(f"{kind}.faiss: holds {built}, its manifest says {recorded}")
+            problems += [f"{kind}.faiss: {problem}" for problem in dense.check(index)]
         try:
             if self.db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                 problems.append("store.sqlite: fails SQLite's integrity check")

@@ -404,7 +404,8 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
                                 max_file_bytes=int(settings.max_file_mb * 1e6),
                                 max_document_bytes=int(settings.max_document_mb * 1e6), status=status,
-                                one_pass=settings.one_pass if one_pass is None else one_pass, **kwargs)
+                                one_pass=settings.one_pass if one_pass is None else one_pass,
+                                approx_min_vectors=settings.approx_min_vectors, **kwargs)
     # Export now, while building, so that the first question is fast too.
     reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):

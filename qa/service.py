@@ -63,6 +63,7 @@ def describe(engine: QA) -> dict[str, Any]:
         "dimension": manifest["model"]["dimension"],
         **counts,
         "chunks": counts["paragraphs"] + counts["sentences"],  # embedded units: paragraphs and sentences
+        "dense": manifest["dense"],  # per kind of vector: flat (exact) or ivf_flat with its nlist and nprobe
         "corpus": manifest["corpus"],
         "reader": reader,
         "min_score": engine.min_score,

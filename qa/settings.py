@@ -22,6 +22,9 @@ MAX_QUESTION_CHARS = 2000
 # default keeps to the lenient side of that range. The trained reader's threshold is chosen on
 # held-out SQuAD articles and stored in its model card (qa/models/reader/reader.json).
 DEFAULT_MIN_SCORE = 0.35
+# From this many vectors of one kind on, an index searches them approximately (IVF-Flat,
+# memory-mapped) instead of exactly: measured with bench/scale.py (README "Scale").
+APPROX_MIN_VECTORS = 100_000
 
 
 class Retriever(str, Enum):
@@ -79,6 +82,8 @@ class Settings:
             The index is the same wherever it was built.
         one_pass: indexing pools each sentence's vector in context from its paragraph's pass
             instead of reading it again (``QA_ONE_PASS=1``): faster, slightly less accurate.
+        approx_min_vectors: from this many vectors of one kind on, a build makes an approximate
+            (IVF) index of them instead of an exact one (``QA_APPROX_MIN_VECTORS``).
     """
 
     corpus: Path = Path("seeds")
@@ -93,6 +98,7 @@ class Settings:
     max_document_mb: float = 100.0
     device: Device = Device.auto
     one_pass: bool = False
+    approx_min_vectors: int = APPROX_MIN_VECTORS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -120,7 +126,7 @@ def _parse(name: str, raw: str) -> object:
     try:
         if name in ("corpus", "index"):
             return Path(raw)
-        if name == "top_k":
+        if name in ("top_k", "approx_min_vectors"):
             return int(raw)
         if name in ("min_score", "max_file_mb", "max_document_mb"):
             return float(raw)

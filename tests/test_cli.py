@@ -96,7 +96,24 @@ def test_search_lists_ranked_passages(env):
 def test_info_describes_the_index(env):
     data = json.loads(run("info", "--json").stdout)
     assert (data["files"], data["paragraphs"], data["model"]) == (2, 6, "fake-hash")
+    assert data["dense"] == {"paragraphs": {"type": "flat"}, "sentences": {"type": "flat"},
+                             "sentences_in_context": {"type": "flat"}}
     assert "paragraphs" in run("info").stdout
+    assert "sentences exact (flat)" in run("info").stdout
+
+
+def test_an_approximate_index_is_shown_by_info_and_passes_verify(env, tiny_corpus, monkeypatch):
+    monkeypatch.setenv("QA_APPROX_MIN_VECTORS", "7")  # the tiny corpus has 7 sentences, 6 paragraphs
+    assert run("index", str(tiny_corpus), "--rebuild").exit_code == 0
+    data = json.loads(run("info", "--json").stdout)
+    assert data["dense"]["paragraphs"] == {"type": "flat"}
+    assert data["dense"]["sentences"]["type"] == "ivf_flat"
+    nlist, nprobe = data["dense"]["sentences"]["nlist"], data["dense"]["sentences"]["nprobe"]
+    assert (f"sentences approximate (IVF-Flat, {nlist} lists, {nprobe} probed, memory-mapped)"
+            in " ".join(run("info").stdout.split()))
+    result = run("index", "--verify")
+    assert result.exit_code == 0 and "verified" in result.stderr
+    assert "Neil Armstrong walked on the Moon in 1969." in run("ask", "Who walked on the Moon?").stdout
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

@@ -446,3 +446,67 @@ def test_a_corpus_inside_the_index_folder_is_refused(tiny_index: Path, fake_enco
         with pytest.raises(BadInput, match=re.escape(f"corpus path {corpus} is inside the index folder {tiny_index}")):
             build([corpus], tiny_index, fake_encoder)
     assert snapshot(tiny_index) == before
+
+
+# --- approximate vector indexes (issue 10) -----------------------------------------------------
+
+def test_an_index_above_the_threshold_gets_ivf_files_recorded_in_its_manifest(tmp_path, tiny_corpus, fake_encoder):
+    from qa import dense
+
+    build([tiny_corpus], tmp_path / "exact", fake_encoder)
+    assert Index.open(tmp_path / "exact").manifest["dense"] == {kind: {"type": "flat"} for kind in index_module.VECTORS}
+    build([tiny_corpus], tmp_path / "approx", fake_encoder, approx_min_vectors=7)  # 7 sentences, 6 paragraphs
+    idx = Index.open(tmp_path / "approx")
+    assert idx.manifest["dense"]["paragraphs"] == {"type": "flat"}
+    for kind in ("sentences", "sentences_in_context"):
+        assert idx.manifest["dense"][kind] == dense.plan(7, approx_min_vectors=7).to_dict()
+        assert idx.manifest["dense"][kind]["type"] == "ivf_flat"
+        assert (idx.generation / f"{kind}.faiss").read_bytes()[:4] == dense.HEADERS["ivf_flat"]
+    exact = Index.open(tmp_path / "exact")
+    for kind, rows in (("sentences", 7), ("sentences_in_context", 7), ("paragraphs", 6)):
+        ids = list(range(rows))
+        assert (idx.dense_vectors(kind, ids) == exact.dense_vectors(kind, ids)).all()  # kept exactly
+    assert idx.verify() == []
+
+
+def test_an_incremental_build_carries_vectors_out_of_an_approximate_index(tmp_path, tiny_corpus, fake_encoder):
+    folder = tmp_path / "index"
+    build([tiny_corpus], folder, fake_encoder, approx_min_vectors=1)
+    (tiny_corpus / "new.txt").write_text("Cherries are red. Plums are purple.\n")
+    counting = CountingEncoder(fake_encoder)
+    build([tiny_corpus], folder, counting, approx_min_vectors=1)
+    assert counting.embedded == 1 + 2 * 2  # only new.txt: its paragraph, its sentences alone and in context
+    build([tiny_corpus], tmp_path / "fresh", fake_encoder, rebuild=True)
+    incremental, fresh = Index.open(folder), Index.open(tmp_path / "fresh")
+    assert incremental.manifest["dense"]["sentences"]["type"] == "ivf_flat"
+    for kind in index_module.VECTORS:
+        rows = list(range(fresh.manifest["counts"][index_module._rows(kind)]))
+        assert (incremental.dense_vectors(kind, rows) == fresh.dense_vectors(kind, rows)).all()
+    assert incremental.verify() == []
+
+
+def test_a_manifest_that_disagrees_with_an_approximate_index_is_caught(tmp_path, tiny_corpus, fake_encoder):
+    folder = tmp_path / "index"
+    build([tiny_corpus], folder, fake_encoder, approx_min_vectors=1)
+    manifest_path = Index.open(folder).generation / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    recorded = manifest["dense"]["sentences"]
+    manifest["dense"]["sentences"] = {**recorded, "nprobe": recorded["nprobe"] + 1}
+    manifest_path.write_text(json.dumps(manifest))
+    assert Index.open(folder).verify() == [
+        f"sentences.faiss: holds {recorded}, its manifest says {manifest['dense']['sentences']}"]
+    manifest["dense"]["sentences"] = {"type": "flat"}  # what an old build would have said of it
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt, match=r"file sentences\.faiss is damaged \(bad header\)"):
+        Index.open(folder)
+
+
+def test_damage_inside_an_approximate_index_is_caught_by_verify(tmp_path, tiny_corpus, fake_encoder):
+    folder = tmp_path / "index"
+    build([tiny_corpus], folder, fake_encoder, approx_min_vectors=1)
+    path = Index.open(folder).generation / "sentences.faiss"
+    data = bytearray(path.read_bytes())
+    data[-8:] = b"\xff" * 8  # the last list's last id
+    path.write_bytes(bytes(data))
+    assert Index.open(folder).verify() == ["sentences.faiss: checksum differs from the manifest (damaged)",
+                                           "sentences.faiss: its lists do not hold each row exactly once"]
