@@ -620,17 +620,33 @@ def _embed(encoder: Encoder, fresh: list[Fresh], files: int, progress: ProgressF
     label = f"Embedding {len(fresh):,} paragraphs of {files:,} file{'s' if files != 1 else ''}"
     embed_passages = getattr(encoder, "embed_passages", None)
     if embed_passages is not None:
-        tick = progress(label, len(fresh)) if progress else None
-        vectors = embed_passages([f.passage() for f in fresh], tick, how.status, how.one_pass)
+        vectors = embed_passages([f.passage() for f in fresh], _bar(progress, label, len(fresh)), how.status,
+                                 how.one_pass)
         if vectors is not None:
             return {"paragraphs": (paragraphs, vectors.paragraphs), "sentences": (sentences, vectors.sentences),
                     "sentences_in_context": (sentences, vectors.sentences_in_context)}
     texts = {"paragraphs": [with_context(f.context, f.text) for f in fresh],
              "sentences": [text for f in fresh for _, text in f.sentences],
              "sentences_in_context": [with_context(f.context, text) for f in fresh for _, text in f.sentences]}
-    tick = progress(f"{label} (and their sentences, one by one)", sum(map(len, texts.values()))) if progress else None
+    tick = _bar(progress, f"{label} and their sentences", sum(map(len, texts.values())))
     return {kind: (paragraphs if kind == "paragraphs" else sentences, encoder.encode(texts[kind], progress=tick))
             for kind in VECTORS}
+
+
+def _bar(progress: ProgressFactory | None, label: str, total: int) -> Callable[[int], None] | None:
+    """A progress callback whose bar appears on its first advance: an encoder that turns out not
+    to embed passages (`_embed`) leaves no bar standing still."""
+    if progress is None:
+        return None
+    advance: Callable[[int], None] | None = None
+
+    def tick(n: int) -> None:
+        nonlocal advance
+        if advance is None:
+            advance = progress(label, total)
+        advance(n)
+
+    return tick
 
 
 def _checksum(path: Path) -> dict[str, Any]:
