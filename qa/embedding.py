@@ -150,7 +150,6 @@ class SentenceTransformerEncoder:
         On the CPU the model runs in onnxruntime, through the export questions use (made here if
         it is missing), which runs it faster than torch; on a GPU, in torch.
         """
-        from tokenizers import Tokenizer
 
         from qa import late_chunking, onnx_encoder
 
@@ -160,9 +159,7 @@ class SentenceTransformerEncoder:
         assert tokenizer is not None
         if self.device == "cpu" and ensure_onnx(self, status) is None:
             return _building_encoder(self.fingerprint).embed_passages(passages, progress, one_pass=one_pass)
-        words = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
-        words.no_padding()
-        words.enable_truncation(max_length=self.max_seq_length)
+        words = late_chunking.unpadded(tokenizer.backend_tokenizer, self.max_seq_length)
         return late_chunking.embed(words, self._torch_run(), passages, progress, pad_id=tokenizer.pad_token_id or 0,
                                    one_pass=one_pass)
 

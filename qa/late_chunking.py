@@ -79,6 +79,17 @@ class Vectors:
     sentences_in_context: np.ndarray
 
 
+def unpadded(tokenizer: Any, window: int) -> Any:
+    """A copy of a `tokenizers.Tokenizer` that cuts texts at ``window`` pieces and pads nothing,
+    as `embed` takes it (the padding is its own, batch by batch)."""
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    copy.no_padding()
+    copy.enable_truncation(max_length=window)
+    return copy
+
+
 def token_ranges(offsets: Sequence[tuple[int, int]], special: Sequence[int], spans: Sequence[tuple[int, int] | None],
                  ) -> list[list[int] | None]:
     """The positions of each span's word pieces in one tokenized text.

@@ -115,12 +115,7 @@ def test_onnxruntime_and_torch_give_the_same_index_vectors(cache: Path):
         sentences = [(i, s.strip() + ".") for i, s in enumerate(paragraph.split(". ")) if s.strip()]
         fresh.append(Fresh(row, "U.S.-Japan summit", paragraph, sentences))
     passages = [f.passage() for f in fresh]
-    words = encoder.model.tokenizer.backend_tokenizer
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_str(words.to_str())
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length=encoder.max_seq_length)
+    tokenizer = late_chunking.unpadded(encoder.model.tokenizer.backend_tokenizer, encoder.max_seq_length)
     for one_pass in (False, True):
         on_cpu = encoder.embed_passages(passages, one_pass=one_pass)
         in_torch = late_chunking.embed(tokenizer, encoder._torch_run(), passages, one_pass=one_pass)
