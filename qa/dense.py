@@ -22,6 +22,7 @@ question reads its lists, not every vector.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,7 @@ def plan(rows: int, approx_min_vectors: int) -> Plan:
     return Plan("ivf_flat", nlist, max(1, round(nlist * PROBED_FRACTION)))
 
 
-def build(vectors: np.ndarray, how: Plan | None = None) -> Any:
+def build(vectors: np.ndarray | VectorFile, how: Plan | None = None) -> Any:
     """A FAISS index holding ``vectors`` with ids 0..n-1, structured as ``how`` says (default: flat).
 
     An IVF's centroids are trained (spherical k-means, fixed seed) on an evenly spread sample
@@ -96,6 +97,59 @@ def build(vectors: np.ndarray, how: Plan | None = None) -> Any:
     if how.type == "ivf_flat":
         index.make_direct_map()
     return index
+
+
+class VectorFile:
+    """Rows of float32 vectors in a file, written as they come and read back a slice at a time
+    (`build` takes one): a build's memory then holds one kind's FAISS structure, never all the
+    corpus's vectors as well. Reads and writes go through the file, not a mapping, so the rows
+    read do not stay in the process's memory.
+
+    Args:
+        path: the file; made (zero-filled, sparse) at ``rows * dimension`` floats.
+    """
+
+    def __init__(self, path: Path, rows: int, dimension: int):
+        self.path, self.rows, self.dimension = path, rows, dimension
+        self.width = dimension * 4
+        with path.open("wb") as handle:
+            handle.truncate(rows * self.width)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows, self.dimension
+
+    def write(self, rows: Sequence[int], vectors: np.ndarray) -> None:
+        """Put ``vectors[i]`` at row ``rows[i]``; runs of consecutive rows are written at once."""
+        import numpy as np
+
+        order = np.argsort(np.asarray(rows, dtype=np.int64), kind="stable")
+        places = np.asarray(rows, dtype=np.int64)[order]
+        data = np.ascontiguousarray(vectors[order], dtype=np.float32)
+        breaks = np.flatnonzero(np.diff(places) != 1) + 1
+        with self.path.open("r+b") as handle:
+            for run in np.split(np.arange(len(places)), breaks):
+                if len(run):
+                    handle.seek(int(places[run[0]]) * self.width)
+                    handle.write(data[run[0] : run[-1] + 1].tobytes())
+
+    def __getitem__(self, key: slice | np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        with self.path.open("rb") as handle:
+            if isinstance(key, slice):
+                start, stop, _ = key.indices(self.rows)
+                handle.seek(start * self.width)
+                rows = np.fromfile(handle, np.float32, max(0, stop - start) * self.dimension)
+                return rows.reshape(-1, self.dimension)
+            out = np.empty((len(key), self.dimension), np.float32)
+            for i, row in enumerate(np.asarray(key, dtype=np.int64)):
+                handle.seek(int(row) * self.width)
+                out[i] = np.fromfile(handle, np.float32, self.dimension)
+            return out
 
 
 def describe(index: Any) -> Plan:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from qa import late_chunking
     from qa.late_chunking import Passage, Vectors
+
+    Chunks = Iterator[Vectors]
 
 BUNDLED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 BATCH_SIZE = 32
@@ -142,13 +144,14 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(np.vstack(batches), dtype=np.float32)
 
     def embed_passages(self, passages: Sequence[Passage], progress: Progress | None = None,
-                       status: Callable[[str], None] | None = None, one_pass: bool = False) -> Vectors | None:
-        """Paragraph and sentence vectors for an index build (`qa.late_chunking`; ``one_pass``
-        pools the in-context ones from the paragraph's pass), or None for a model whose vectors
-        are not the mean of its token vectors.
+                       status: Callable[[str], None] | None = None, one_pass: bool = False,
+                       float32: bool = False) -> Chunks | None:
+        """Paragraph and sentence vectors for an index build, a few hundred paragraphs at a time
+        (`qa.late_chunking.chunks`; ``one_pass`` pools the in-context ones from the paragraph's
+        pass), or None for a model whose vectors are not the mean of its token vectors.
 
         On the CPU the model runs in onnxruntime, through the export questions use (made here if
-        it is missing), which runs it faster than torch; on a GPU, in torch.
+        it is missing), with its int8 weights unless ``float32``; on a GPU, in torch, in float.
         """
 
         from qa import late_chunking, onnx_encoder
@@ -158,10 +161,11 @@ class SentenceTransformerEncoder:
             return None
         assert tokenizer is not None
         if self.device == "cpu" and ensure_onnx(self, status) is None:
-            return _building_encoder(self.fingerprint).embed_passages(passages, progress, one_pass=one_pass)
+            return _building_encoder(self.fingerprint, float32).embed_passages(passages, progress,
+                                                                               one_pass=one_pass)
         words = late_chunking.unpadded(tokenizer.backend_tokenizer, self.max_seq_length)
-        return late_chunking.embed(words, self._torch_run(), passages, progress, pad_id=tokenizer.pad_token_id or 0,
-                                   one_pass=one_pass)
+        return late_chunking.chunks(words, self._torch_run(), passages, progress, pad_id=tokenizer.pad_token_id or 0,
+                                    one_pass=one_pass)
 
     def _torch_run(self) -> late_chunking.Run:
         import torch
@@ -212,30 +216,56 @@ class LazyEncoder:
         return self.loaded.encode(texts, progress=progress)
 
     def embed_passages(self, passages: Sequence[Passage], progress: Progress | None = None,
-                       status: Callable[[str], None] | None = None, one_pass: bool = False) -> Vectors | None:
+                       status: Callable[[str], None] | None = None, one_pass: bool = False,
+                       float32: bool = False) -> Chunks | None:
         """As `SentenceTransformerEncoder.embed_passages`; on the CPU, with the model's ONNX
         export already made, without loading sentence-transformers (or torch) at all."""
         from qa import onnx_encoder
 
         if self._loaded is None and (onnx_folder(self.fingerprint) / onnx_encoder.CONFIG).is_file() and \
                 resolve_device(self.device) == "cpu":
-            return _building_encoder(self.fingerprint).embed_passages(passages, progress, one_pass=one_pass)
+            return _building_encoder(self.fingerprint, float32).embed_passages(passages, progress,
+                                                                               one_pass=one_pass)
         embed = getattr(self.loaded, "embed_passages", None)
-        return embed(passages, progress, status, one_pass) if embed else None
+        return embed(passages, progress, status, one_pass, float32) if embed else None
 
 
-def _building_encoder(fingerprint: str) -> Any:
-    """The cached ONNX export of a model, on every core."""
+def _building_encoder(fingerprint: str, float32: bool = False) -> Any:
+    """The cached ONNX export of a model for an index build: a text at a time on each core, with
+    its int8 weights unless ``float32``."""
     from qa import onnx_encoder
 
-    return onnx_encoder.OnnxEncoder(onnx_folder(fingerprint), threads=os.cpu_count() or 1)
+    return onnx_encoder.OnnxEncoder(onnx_folder(fingerprint), workers=os.cpu_count() or 1, int8=not float32)
 
 
 def onnx_folder(fingerprint: str) -> Path:
-    """Where the ONNX export of the model with this fingerprint is cached."""
+    """Where the ONNX export of the model with this fingerprint is cached, by the export's
+    version (`qa.onnx_encoder.EXPORT`): a new way of exporting makes a new export."""
+    from qa.onnx_encoder import EXPORT
     from qa.settings import cache_dir
 
-    return cache_dir() / "onnx" / fingerprint
+    return cache_dir() / "onnx" / f"{fingerprint}-{EXPORT}"
+
+
+def _remove_older_exports(folder: Path, fingerprint: str) -> None:
+    """Delete the same model's exports of earlier versions beside ``folder`` (the first was
+    named by the fingerprint alone): only real folders holding nothing but an export's files,
+    whose config names this fingerprint; file by file, so nothing else is ever removed."""
+    import json
+
+    from qa.onnx_encoder import CONFIG, EXPORT, FILES
+
+    for version in range(1, EXPORT):
+        old = folder.with_name(fingerprint if version == 1 else f"{fingerprint}-{version}")
+        try:
+            if old.is_symlink() or not {p.name for p in old.iterdir()} <= FILES or \
+                    json.loads((old / CONFIG).read_text(encoding="utf-8")).get("fingerprint") != fingerprint:
+                continue
+            for name in FILES:
+                (old / name).unlink(missing_ok=True)
+            old.rmdir()
+        except (OSError, ValueError, AttributeError):
+            continue
 
 
 def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -> str | None:
@@ -279,6 +309,7 @@ def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -
                 staging.rename(folder)
             except OSError:
                 pass  # another process exported it first: theirs is as good
+            _remove_older_exports(folder, encoder.fingerprint)
         else:
             with contextlib.suppress(FileExistsError), failed.open("x", encoding="utf-8") as handle:
                 handle.write(reason + "\n")

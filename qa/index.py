@@ -87,6 +87,10 @@ BUILDING = "BUILDING"  # in a generation until its manifest is written: what a k
 _GENERATION = re.compile(r"gen-[0-9]{8}T[0-9]{6}-[a-z0-9_]{8}")
 # What is embedded: paragraphs with their context, and sentences both alone and with it.
 VECTORS = ("paragraphs", "sentences", "sentences_in_context")
+# Where a build keeps each kind's vectors until they are indexed (`_Staged`), in its generation.
+STAGED = {kind: f".{kind}.f32" for kind in VECTORS}
+# Texts per `encode` call for a model that cannot embed passages (`_embed`).
+ENCODE_BLOCK = 4096
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
 CHUNKING = {"version": 5, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
@@ -111,11 +115,15 @@ class Embedding:
         status: told in one line about slow steps (the one-time ONNX export).
         approx_min_vectors: from this many vectors of one kind on, an approximate index
             (`qa.dense.plan`).
+        float32: on the CPU, run the model with its float weights instead of int8 ones:
+            the vectors sentence-transformers gives, about half as fast (README, "Speed").
+            Not recorded: vectors of either kind answer alike and may share an index.
     """
 
     one_pass: bool = False
     status: Callable[[str], None] | None = None
     approx_min_vectors: int = APPROX_MIN_VECTORS
+    float32: bool = False
 
     @property
     def chunking(self) -> dict[str, Any]:
@@ -124,7 +132,8 @@ class Embedding:
 
 
 # Everything a build writes into a generation: clean-up removes these names and nothing else.
-_GENERATION_FILES = (*ARTIFACTS, "store.sqlite-journal", "manifest.json.tmp", "manifest.json", BUILDING)
+_GENERATION_FILES = (*ARTIFACTS, "store.sqlite-journal", "manifest.json.tmp", "manifest.json", BUILDING,
+                     *STAGED.values())
 SCHEMA = """
 CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,
                     size INTEGER, encoding TEXT, format TEXT);
@@ -202,7 +211,7 @@ def contexts(name: str, paragraphs: Sequence[Paragraph], titles: Sequence[str] |
 def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: bool = False,
           max_file_bytes: int | None = None, max_document_bytes: int | None = None, warn: Warn | None = None,
           progress: ProgressFactory | None = None, status: Warn | None = None,
-          one_pass: bool = False, approx_min_vectors: int = APPROX_MIN_VECTORS) -> BuildReport:
+          one_pass: bool = False, approx_min_vectors: int = APPROX_MIN_VECTORS, float32: bool = False) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``, incrementally.
 
     Files whose bytes are unchanged since the index in ``folder`` was built keep
@@ -222,7 +231,7 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         progress: ``progress(label, total)`` returns a callback advanced per embedded paragraph
             (per text, for a model whose vectors are not mean-pooled).
         status: told in one line about slow steps (the one-time ONNX export).
-        one_pass: see `Embedding`.
+        one_pass, float32: see `Embedding`.
         approx_min_vectors: from this many vectors of one kind on, they get an approximate
             index (see `qa.dense.plan`); fewer get an exact one.
 
@@ -249,7 +258,7 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
     _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
-        how = Embedding(one_pass, status, approx_min_vectors)
+        how = Embedding(one_pass, status, approx_min_vectors, float32)
         previous = None if rebuild else _reusable(folder, encoder, note, how.chunking)
         try:
             stale = _changed_extractors(previous, documents, extractors, note)
@@ -469,20 +478,22 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
     db.commit()
     db.close()
 
-    new = _embed(encoder, fresh, len(documents) - len(unchanged), progress, how)
-    dimension = next((m.shape[1] for _, m in new.values()),
-                     previous.manifest["model"]["dimension"] if previous else None) or encoder.dimension
+    staged = _Staged(generation, {kind: next_id[_rows(kind)] for kind in VECTORS})
+    for kind in VECTORS:
+        pairs = list(carried[kind].items())
+        for start in range(0, len(pairs), 1 << 16):
+            part = pairs[start : start + (1 << 16)]
+            staged.put(kind, [row for row, _ in part],
+                       previous.dense_vectors(kind, [old for _, old in part]))  # type: ignore[union-attr]
+    _embed(encoder, fresh, len(documents) - len(unchanged), progress, how, staged.put)
+    dimension = staged.dimension or (previous.manifest["model"]["dimension"] if previous else None) or \
+        encoder.dimension
     structures = {}
     for kind in VECTORS:
-        matrix = np.zeros((next_id[_rows(kind)], dimension), np.float32)
-        if carried[kind]:
-            matrix[list(carried[kind])] = previous.dense_vectors(kind, list(carried[kind].values()))  # type: ignore[union-attr]
-        if kind in new:
-            new_rows, new_vectors = new[kind]
-            matrix[new_rows] = new_vectors
-        structures[kind] = dense.plan(len(matrix), how.approx_min_vectors)
-        dense.save(dense.build(matrix, structures[kind]), generation / f"{kind}.faiss")
-        del matrix
+        vectors = staged.files.get(kind) or np.zeros((next_id[_rows(kind)], dimension), np.float32)
+        structures[kind] = dense.plan(len(vectors), how.approx_min_vectors)
+        dense.save(dense.build(vectors, structures[kind]), generation / f"{kind}.faiss")
+        staged.discard(kind)
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -605,32 +616,64 @@ class Fresh:
         return Passage(self.context, self.text, tuple(spans), tuple(text for _, text in self.sentences))
 
 
+class _Staged:
+    """Each kind's vectors for the generation being built, in a file in it (`dense.VectorFile`)
+    as they are carried over or embedded, so that the build's memory does not grow with the corpus."""
+
+    def __init__(self, generation: Path, rows: dict[str, int]):
+        self.generation, self.rows = generation, rows
+        self.files: dict[str, dense.VectorFile] = {}
+        self.dimension: int | None = None
+
+    def put(self, kind: str, rows: Sequence[int], vectors: np.ndarray) -> None:
+        if kind not in self.files:
+            self.dimension = self.dimension or int(vectors.shape[1])
+            self.files[kind] = dense.VectorFile(self.generation / STAGED[kind], self.rows[kind], self.dimension)
+        self.files[kind].write(rows, vectors)
+
+    def discard(self, kind: str) -> None:
+        if kind in self.files:
+            self.files.pop(kind).path.unlink()
+
+
+Put = Callable[[str, Sequence[int], "np.ndarray"], None]
+"""``put(kind, rows, vectors)``: where `_embed` sends vectors as they are made."""
+
+
 def _embed(encoder: Encoder, fresh: list[Fresh], files: int, progress: ProgressFactory | None,
-           how: Embedding) -> dict[str, tuple[list[int], np.ndarray]]:
-    """Vectors of new paragraphs and their sentences, by kind: rows and their vectors.
+           how: Embedding, put: Put) -> None:
+    """Embed new paragraphs and their sentences, sending each kind's vectors to ``put`` by row,
+    a few hundred paragraphs at a time.
 
     Through `qa.late_chunking` where the model allows it (mean-pooled models: length-sorted
     batches on onnxruntime, and with ``how.one_pass`` the in-context vectors pooled from the
     paragraph's pass), else with the encoder's own ``encode``.
     """
     if not fresh:
-        return {}
-    paragraphs = [f.row for f in fresh]
-    sentences = [row for f in fresh for row, _ in f.sentences]
+        return
     label = f"Embedding {len(fresh):,} paragraphs of {files:,} file{'s' if files != 1 else ''}"
     embed_passages = getattr(encoder, "embed_passages", None)
-    if embed_passages is not None:
-        vectors = embed_passages([f.passage() for f in fresh], _bar(progress, label, len(fresh)), how.status,
-                                 how.one_pass)
-        if vectors is not None:
-            return {"paragraphs": (paragraphs, vectors.paragraphs), "sentences": (sentences, vectors.sentences),
-                    "sentences_in_context": (sentences, vectors.sentences_in_context)}
-    texts = {"paragraphs": [with_context(f.context, f.text) for f in fresh],
-             "sentences": [text for f in fresh for _, text in f.sentences],
-             "sentences_in_context": [with_context(f.context, text) for f in fresh for _, text in f.sentences]}
+    chunks = None if embed_passages is None else \
+        embed_passages([f.passage() for f in fresh], _bar(progress, label, len(fresh)), how.status, how.one_pass,
+                       how.float32)
+    if chunks is not None:
+        done = 0
+        for vectors in chunks:
+            part = fresh[done : done + len(vectors.paragraphs)]
+            done += len(part)
+            sentences = [row for f in part for row, _ in f.sentences]
+            put("paragraphs", [f.row for f in part], vectors.paragraphs)
+            put("sentences", sentences, vectors.sentences)
+            put("sentences_in_context", sentences, vectors.sentences_in_context)
+        return
+    texts = {"paragraphs": [(f.row, with_context(f.context, f.text)) for f in fresh],
+             "sentences": [(row, text) for f in fresh for row, text in f.sentences],
+             "sentences_in_context": [(row, with_context(f.context, text)) for f in fresh for row, text in f.sentences]}
     tick = _bar(progress, f"{label} and their sentences", sum(map(len, texts.values())))
-    return {kind: (paragraphs if kind == "paragraphs" else sentences, encoder.encode(texts[kind], progress=tick))
-            for kind in VECTORS}
+    for kind, rows in texts.items():
+        for start in range(0, len(rows), ENCODE_BLOCK):
+            block = rows[start : start + ENCODE_BLOCK]
+            put(kind, [row for row, _ in block], encoder.encode([text for _, text in block], progress=tick))
 
 
 def _bar(progress: ProgressFactory | None, label: str, total: int) -> Callable[[int], None] | None:

@@ -29,7 +29,9 @@ pooling only: `embed` is for models whose sentence vector is the mean of their t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -46,6 +48,18 @@ BATCH_TOKENS = 2048
 
 Run = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 """``run(input_ids, attention_mask, token_type_ids)`` -> token vectors, (batch, tokens, dimension)."""
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How texts go to the model: batches of at most ``size`` texts and ``tokens`` padded tokens
+    (one text alone may be longer), run by ``workers`` threads at once (``run`` must then be
+    safe to call from several threads, as an onnxruntime session is)."""
+
+    size: int = BATCH_SIZE
+    tokens: int = BATCH_TOKENS
+    workers: int = 1
+
 
 
 @dataclass(frozen=True)
@@ -118,8 +132,25 @@ def token_ranges(offsets: Sequence[tuple[int, int]], special: Sequence[int], spa
 
 
 def embed(tokenizer: Any, run: Run, passages: Sequence[Passage], progress: Callable[[int], None] | None = None,
-          pad_id: int = 0, one_pass: bool = False) -> Vectors:
-    """Embed paragraphs and their sentences (see the module docstring).
+          pad_id: int = 0, one_pass: bool = False, batching: Batching = Batching()) -> Vectors:
+    """All of `chunks` at once (see the module docstring)."""
+    return joined(chunks(tokenizer, run, passages, progress, pad_id, one_pass, batching))
+
+
+def joined(parts: Iterable[Vectors]) -> Vectors:
+    """Chunks of vectors (`chunks`) as one."""
+    parts = list(parts)
+    if not parts:
+        empty = np.zeros((0, 0), np.float32)
+        return Vectors(empty, empty, empty)
+    return Vectors(*(np.vstack([getattr(p, kind) for p in parts])
+                     for kind in ("paragraphs", "sentences", "sentences_in_context")))
+
+
+def chunks(tokenizer: Any, run: Run, passages: Sequence[Passage], progress: Callable[[int], None] | None = None,
+           pad_id: int = 0, one_pass: bool = False, batching: Batching = Batching()) -> Iterator[Vectors]:
+    """Embed paragraphs and their sentences (see the module docstring), a few hundred
+    paragraphs at a time: the vectors of `CHUNK` passages, then of the next, in order.
 
     Args:
         tokenizer: a `tokenizers.Tokenizer` that truncates at the model's window and does not pad.
@@ -128,80 +159,95 @@ def embed(tokenizer: Any, run: Run, passages: Sequence[Passage], progress: Calla
         progress: advanced by the number of passages done.
         pad_id: the padding token's id.
         one_pass: pool the sentences' vectors in context from their paragraph's pass.
+        batching: how texts are grouped and run.
     """
-    parts = []
-    for begin in range(0, len(passages), CHUNK):
-        chunk = passages[begin : begin + CHUNK]
-        parts.append(_embed_chunk(tokenizer, run, chunk, pad_id, one_pass))
-        if progress:
-            progress(len(chunk))
-    if not parts:
-        empty = np.zeros((0, 0), np.float32)
-        return Vectors(empty, empty, empty)
-    return Vectors(*(np.vstack([getattr(p, kind) for p in parts])
-                     for kind in ("paragraphs", "sentences", "sentences_in_context")))
+    with ThreadPoolExecutor(batching.workers) if batching.workers > 1 else contextlib.nullcontext() as pool:
+        model = _Model(run, pad_id, batching, pool)
+        for begin in range(0, len(passages), CHUNK):
+            chunk = passages[begin : begin + CHUNK]
+            yield _embed_chunk(tokenizer, model, chunk, one_pass)
+            if progress:
+                progress(len(chunk))
 
 
-def _embed_chunk(tokenizer: Any, run: Run, passages: Sequence[Passage], pad_id: int, one_pass: bool) -> Vectors:
-    """`embed` for a few hundred passages."""
+@dataclass
+class _Model:
+    """A `Run` with what `_passes` needs to feed it."""
+
+    run: Run
+    pad_id: int
+    batching: Batching
+    pool: ThreadPoolExecutor | None
+
+
+def _embed_chunk(tokenizer: Any, model: _Model, passages: Sequence[Passage], one_pass: bool) -> Vectors:
+    """`chunks` for a few hundred passages."""
     encodings = tokenizer.encode_batch([p.embedded for p in passages])
     texts = [text for p in passages for text in p.sentence_texts]
-    paragraphs: list[np.ndarray] = []
-    in_context: list[np.ndarray | None] = []
-    own: list[int] = []  # sentences that need a pass under their context of their own
-    for passage, encoding, hidden in zip(passages, encodings, _passes(run, encodings, pad_id)):
-        paragraphs.append(hidden.mean(axis=0))
+    first = np.cumsum([0] + [len(p.sentence_texts) for p in passages])  # each passage's first sentence
+    paragraphs: list[np.ndarray] = [np.empty(0)] * len(passages)
+    in_context: list[np.ndarray | None] = [None] * len(texts)
+    for i, hidden in _passes(model, encodings):
+        paragraphs[i] = hidden.mean(axis=0)
         if not one_pass:
-            own += range(len(in_context), len(in_context) + len(passage.sentence_texts))
-            in_context += [None] * len(passage.sentence_texts)
             continue
+        passage, encoding = passages[i], encodings[i]
         shift = len(passage.context) + 1 if passage.context else 0
         spans = [(0, len(passage.context)) if passage.context else None] + \
                 [(s[0] + shift, s[1] + shift) if s is not None else None for s in passage.sentences]
         context, *ranges = token_ranges(encoding.offsets, encoding.special_tokens_mask, spans)
-        for positions in ranges:
-            if positions is None:
-                own.append(len(in_context))
-                in_context.append(None)
-            else:
-                in_context.append(hidden[(context or []) + positions].mean(axis=0))
+        for n, positions in enumerate(ranges):
+            if positions is not None:
+                in_context[first[i] + n] = hidden[(context or []) + positions].mean(axis=0)
     dimension = paragraphs[0].shape[0]
-    alone = mean_pooled(tokenizer, run, texts, pad_id) if texts else np.zeros((0, dimension), np.float32)
+    alone = _mean_pooled(tokenizer, model, texts) if texts else np.zeros((0, dimension), np.float32)
+    own = [n for n, vector in enumerate(in_context) if vector is None]  # each needs a pass under its context
     if own:
         contexts = [p.context for p in passages for _ in p.sentence_texts]
-        redone = mean_pooled(tokenizer, run, [f"{contexts[i]}\n{texts[i]}" if contexts[i] else texts[i]
-                                              for i in own], pad_id)
-        for i, vector in zip(own, redone):
-            in_context[i] = vector
+        redone = _mean_pooled(tokenizer, model, [f"{contexts[n]}\n{texts[n]}" if contexts[n] else texts[n]
+                                                 for n in own])
+        for n, vector in zip(own, redone):
+            in_context[n] = vector
     return Vectors(_normalised(np.vstack(paragraphs)), _normalised(alone),
                    _normalised(np.vstack(cast("list[np.ndarray]", in_context)) if in_context
                                else np.zeros((0, dimension), np.float32)))
 
 
-def _passes(run: Run, encodings: Sequence[Any], pad_id: int) -> list[np.ndarray]:
-    """Each encoding's token vectors, run in batches of similar length (`batches`)."""
-    hidden: list[np.ndarray] = [np.empty(0)] * len(encodings)
-    for batch in batches([len(e.ids) for e in encodings]):
-        vectors = _run(run, [encodings[i] for i in batch], pad_id)
+def _passes(model: _Model, encodings: Sequence[Any]) -> Iterator[tuple[int, np.ndarray]]:
+    """Each encoding's position and token vectors, run in batches of similar length (`batches`).
+    A batch's vectors are dropped once the next ones are taken: pool them as they come."""
+    groups = batches([len(e.ids) for e in encodings], model.batching)
+
+    def run(batch: list[int]) -> np.ndarray:
+        return _run(model.run, [encodings[i] for i in batch], model.pad_id)
+
+    done = model.pool.map(run, groups) if model.pool else map(run, groups)
+    for batch, vectors in zip(groups, done):
         for row, i in enumerate(batch):
-            hidden[i] = vectors[row, : len(encodings[i].ids)]
-    return hidden
+            yield i, vectors[row, : len(encodings[i].ids)]
 
 
 def mean_pooled(tokenizer: Any, run: Run, texts: Sequence[str], pad_id: int = 0) -> np.ndarray:
     """Each text's mean token vector (not normalised), as sentence-transformers pools it."""
+    return _mean_pooled(tokenizer, _Model(run, pad_id, Batching(), None), texts)
+
+
+def _mean_pooled(tokenizer: Any, model: _Model, texts: Sequence[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, 0), np.float32)
-    return np.vstack([hidden.mean(axis=0) for hidden in _passes(run, tokenizer.encode_batch(list(texts)), pad_id)])
+    means: list[np.ndarray] = [np.empty(0)] * len(texts)
+    for i, hidden in _passes(model, tokenizer.encode_batch(list(texts))):
+        means[i] = hidden.mean(axis=0)
+    return np.vstack(means)
 
 
-def batches(lengths: Sequence[int]) -> list[list[int]]:
-    """Positions grouped for the model, shortest first: at most `BATCH_SIZE` texts, and at most
-    `BATCH_TOKENS` padded tokens unless one text alone is longer."""
+def batches(lengths: Sequence[int], batching: Batching = Batching()) -> list[list[int]]:
+    """Positions grouped for the model, shortest first: at most ``batching.size`` texts, and at
+    most ``batching.tokens`` padded tokens unless one text alone is longer."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     groups: list[list[int]] = []
     for i in order:
-        if groups and len(groups[-1]) < BATCH_SIZE and (len(groups[-1]) + 1) * lengths[i] <= BATCH_TOKENS:
+        if groups and len(groups[-1]) < batching.size and (len(groups[-1]) + 1) * lengths[i] <= batching.tokens:
             groups[-1].append(i)
         else:
             groups.append([i])

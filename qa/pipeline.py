@@ -374,7 +374,7 @@ def open_index(folder: str | Path | None = None, settings: Settings | None = Non
 
 def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
                 model: str | None = None, encoder: Encoder | None = None, *, rebuild: bool = False,
-                device: str | None = None, one_pass: bool | None = None,
+                device: str | None = None, one_pass: bool | None = None, float32: bool | None = None,
                 status: Callable[[str], None] | None = None, **kwargs: Any) -> BuildReport:
     """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
 
@@ -390,6 +390,7 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
         device: ``auto`` (CUDA when torch sees a GPU), ``cpu`` or ``cuda``; default: the settings'.
         one_pass: pool sentence vectors in context from their paragraph's pass (`qa.late_chunking`);
             default: the settings'.
+        float32: on the CPU, embed with the model's float weights, not int8 ones; default: the settings'.
         status: told in one line about slow steps (the one-time ONNX export).
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
@@ -405,6 +406,7 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
                                 max_file_bytes=int(settings.max_file_mb * 1e6),
                                 max_document_bytes=int(settings.max_document_mb * 1e6), status=status,
                                 one_pass=settings.one_pass if one_pass is None else one_pass,
+                                float32=settings.float32 if float32 is None else float32,
                                 approx_min_vectors=settings.approx_min_vectors, **kwargs)
     # Export now, while building, so that the first question is fast too.
     reason = ensure_onnx(encoder, status)

@@ -82,6 +82,8 @@ class Settings:
             The index is the same wherever it was built.
         one_pass: indexing pools each sentence's vector in context from its paragraph's pass
             instead of reading it again (``QA_ONE_PASS=1``): faster, slightly less accurate.
+        float32: indexing on the CPU runs the model with its float weights, not int8 ones
+            (``QA_FLOAT32=1``): the vectors sentence-transformers gives, about half as fast.
         approx_min_vectors: from this many vectors of one kind on, a build makes an approximate
             (IVF) index of them instead of an exact one (``QA_APPROX_MIN_VECTORS``).
     """
@@ -98,6 +100,7 @@ class Settings:
     max_document_mb: float = 100.0
     device: Device = Device.auto
     one_pass: bool = False
+    float32: bool = False
     approx_min_vectors: int = APPROX_MIN_VECTORS
 
     @classmethod
@@ -138,7 +141,7 @@ def _parse(name: str, raw: str) -> object:
             return Reader(raw)
         if name == "device":
             return Device(raw)
-        if name == "one_pass":
+        if name in ("one_pass", "float32"):
             if raw.lower() not in ("0", "1", "true", "false", "yes", "no"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes")

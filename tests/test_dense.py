@@ -120,3 +120,21 @@ def test_check_finds_an_ivf_that_loses_rows_or_cannot_read_them_back():
     assert dense.check(ivf) == ["it has no direct map, so stored vectors cannot be read back"]
     ivf.remove_ids(np.array([3], dtype=np.int64))
     assert dense.check(ivf) == ["its lists do not hold each row exactly once"]
+
+
+def test_a_vector_file_holds_rows_written_in_any_order_and_builds_the_same_index(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    stored = dense.VectorFile(tmp_path / "v.f32", 300, 8)
+    order = rng.permutation(300)
+    for part in np.array_split(order, 7):  # scattered rows, some runs of consecutive ones
+        stored.write(sorted(part.tolist(), reverse=True), vectors[sorted(part.tolist(), reverse=True)])
+    assert stored.shape == (300, 8) and len(stored) == 300
+    assert np.array_equal(stored[:], vectors)
+    assert np.array_equal(stored[290:400], vectors[290:])
+    assert np.array_equal(stored[np.array([5, 3, 299])], vectors[[5, 3, 299]])
+    for how in (dense.Plan(), dense.plan(300, approx_min_vectors=100)):
+        from_file, from_memory = dense.build(stored, how), dense.build(vectors, how)
+        assert np.array_equal(dense.vectors(from_file, list(range(300))), vectors)
+        assert dense.search(from_file, vectors[7], 5) == dense.search(from_memory, vectors[7], 5)

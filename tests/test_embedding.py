@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,32 @@ def test_an_onnx_export_never_replaces_a_folder_in_its_way(tmp_path: Path, monke
     assert ensure_onnx(encoder) is None
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no staging folder left
     assert (folder / "model.onnx").read_bytes() == b"an export"
+
+
+def test_a_new_export_removes_the_models_older_exports_and_nothing_else(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    encoder = SentenceTransformerEncoder.__new__(SentenceTransformerEncoder)
+    encoder.name, encoder.fingerprint = "some-model", "0123456789abcdef"
+
+    def export(encoder, folder: Path) -> None:
+        (folder / "onnx.json").write_text(json.dumps({"fingerprint": encoder.fingerprint}))
+
+    monkeypatch.setattr("qa.onnx_encoder.export", export)
+    for extra in (None, "notes.txt"):
+        cache = tmp_path / f"cache-{extra}"
+        monkeypatch.setenv("QA_CACHE", str(cache))
+        old, other = cache / "onnx" / encoder.fingerprint, cache / "onnx" / "fedcba9876543210"
+        for folder in (old, other):
+            folder.mkdir(parents=True)
+            (folder / "onnx.json").write_text(json.dumps({"fingerprint": folder.name}))
+            (folder / "model.onnx").write_bytes(b"an old export")
+        if extra:
+            (old / extra).write_text("not an export's\n")
+        before = snapshot(cache / "onnx")
+        assert ensure_onnx(encoder) is None and onnx_folder(encoder.fingerprint).is_dir()
+        after = {k: v for k, v in snapshot(cache / "onnx").items()
+                 if not k.startswith(onnx_folder(encoder.fingerprint).name)}
+        if extra:  # something else in it: not only an export, so kept whole
+            assert after == before
+        else:
+            assert after == {k: v for k, v in before.items() if not k.startswith(encoder.fingerprint)}

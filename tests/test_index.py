@@ -5,6 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import FakeEncoder, snapshot
 
@@ -510,3 +511,15 @@ def test_damage_inside_an_approximate_index_is_caught_by_verify(tmp_path, tiny_c
     path.write_bytes(bytes(data))
     assert Index.open(folder).verify() == ["sentences.faiss: checksum differs from the manifest (damaged)",
                                            "sentences.faiss: its lists do not hold each row exactly once"]
+
+
+def test_vectors_streamed_in_small_blocks_make_the_same_index_and_leave_no_files(tiny_corpus, tmp_path, fake_encoder,
+                                                                                 monkeypatch):
+    build([tiny_corpus], tmp_path / "whole", fake_encoder)
+    monkeypatch.setattr(index_module, "ENCODE_BLOCK", 2)
+    build([tiny_corpus], tmp_path / "blocks", fake_encoder)
+    whole, blocks = Index.open(tmp_path / "whole"), Index.open(tmp_path / "blocks")
+    for kind in index_module.VECTORS:
+        rows = list(range(whole.faiss(kind).ntotal))
+        assert np.array_equal(whole.dense_vectors(kind, rows), blocks.dense_vectors(kind, rows))
+    assert not [p.name for p in blocks.generation.iterdir() if p.name.endswith(".f32")]

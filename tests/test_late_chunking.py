@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa import late_chunking
 from qa.late_chunking import Passage, embed, token_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,35 @@ def test_a_sentence_past_the_window_gets_its_own_pass_never_a_vector_of_nothing(
     assert np.allclose(np.linalg.norm(vectors.sentences_in_context, axis=1), 1)
 
 
+def test_texts_run_one_by_one_on_several_threads_give_the_vectors_of_batches():
+    import threading
+    import time
+
+    sentences = [f"{word} {word} ends." for word in ("alpha", "beta", "gamma", "delta")] + ["a much longer one ."]
+    text = " ".join(sentences)
+    spans, at = [], 0
+    for sentence in sentences:
+        spans.append((at, at + len(sentence)))
+        at += len(sentence) + 1
+    tokenizer, size = word_tokenizer(f"Title {text}".replace(".", " .").split(), window=64)
+    table, plain = table_model(size)
+    shapes, threads = [], set()
+
+    def run(ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        shapes.append(ids.shape)
+        threads.add(threading.get_ident())
+        time.sleep(0.001)  # a model's run lets the other threads take texts meanwhile
+        return plain(ids, mask, types)
+
+    passages = [Passage("Title", text, tuple(spans), tuple(sentences)), Passage("", sentences[0], ((0, 16),),
+                                                                              (sentences[0],))] * 40
+    batched = embed(tokenizer, plain, passages)
+    alone = embed(tokenizer, run, passages, batching=late_chunking.Batching(size=1, tokens=0, workers=3))
+    assert {shape[0] for shape in shapes} == {1} and len(threads) > 1
+    for kind in ("paragraphs", "sentences", "sentences_in_context"):
+        assert np.allclose(getattr(batched, kind), getattr(alone, kind), atol=1e-6)
+
+
 def test_no_passages_no_vectors():
     tokenizer, size = word_tokenizer([], window=8)
     assert embed(tokenizer, table_model(size)[1], []).paragraphs.shape[0] == 0
@@ -117,11 +147,20 @@ def test_onnxruntime_and_torch_give_the_same_index_vectors(cache: Path):
     passages = [f.passage() for f in fresh]
     tokenizer = late_chunking.unpadded(encoder.model.tokenizer.backend_tokenizer, encoder.max_seq_length)
     for one_pass in (False, True):
-        on_cpu = encoder.embed_passages(passages, one_pass=one_pass)
+        on_cpu = late_chunking.joined(encoder.embed_passages(passages, one_pass=one_pass, float32=True))
         in_torch = late_chunking.embed(tokenizer, encoder._torch_run(), passages, one_pass=one_pass)
         for kind in ("paragraphs", "sentences", "sentences_in_context"):
             assert float((getattr(on_cpu, kind) * getattr(in_torch, kind)).sum(axis=1).min()) >= 0.9999
-    on_cpu = encoder.embed_passages(passages)
+        # The CPU's default, int8 weights: near the float vectors, and each text's own, whatever
+        # else is embedded with it (an incremental build gets the vectors a full rebuild would).
+        int8 = late_chunking.joined(encoder.embed_passages(passages, one_pass=one_pass))
+        last = late_chunking.joined(encoder.embed_passages(passages[-1:], one_pass=one_pass))
+        for kind in ("paragraphs", "sentences", "sentences_in_context"):
+            assert float((getattr(int8, kind) * getattr(in_torch, kind)).sum(axis=1).min()) >= 0.98
+            assert not np.allclose(getattr(int8, kind), getattr(in_torch, kind), atol=1e-4)  # int8 it was
+            tail = getattr(int8, kind)[-len(getattr(last, kind)):]
+            assert np.allclose(tail, getattr(last, kind), atol=1e-6)
+    on_cpu = late_chunking.joined(encoder.embed_passages(passages, float32=True))
     # A paragraph's vector is sentence-transformers' own vector of the same text, window and all.
     reference = encoder.encode([p.embedded for p in passages])
     assert float((on_cpu.paragraphs * reference).sum(axis=1).min()) >= 0.9999

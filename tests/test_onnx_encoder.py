@@ -56,6 +56,11 @@ def test_onnx_export_gives_the_same_vectors_as_sentence_transformers(tmp_path: P
     assert float((one_by_one * expected[:50]).sum(axis=1).min()) >= 0.9999
     assert (onnx.name, onnx.dimension, onnx.fingerprint) == (
         reference.name, reference.dimension, reference.fingerprint)
+    # Index builds on the CPU use the int8 weights made beside it: near the float vectors.
+    int8 = OnnxEncoder(tmp_path, int8=True)
+    assert int8.int8 and not onnx.int8
+    near = np.vstack([int8.encode([t]) for t in texts[:50]])
+    assert 0.98 <= float((near * expected[:50]).sum(axis=1).min()) < 0.9999
 
 
 def modules_after(args: list[str], env: dict[str, str]) -> set[str]:
