@@ -1,12 +1,12 @@
 """A real corpus of over 20,000 paragraphs: build time, index size, cold and warm questions.
 
     apt-get install python3-doc        # the Python 3 documentation as HTML, from Debian
-    .venv/bin/python bench/large_corpus.py [--keep DIR]   # about 20 minutes on 2 cores
+    .venv/bin/python bench/large_corpus.py [--keep DIR]   # about 15 minutes on 2 cores
 
 The corpus is every context of the SQuAD v1.1 dev set and of the first 10 SQuAD 2.0 train
 articles (one .txt file per article), and the Python documentation's tutorial, language
-reference, HOWTOs, FAQs, "using Python" and "what's new" pages as Debian's python3-doc installs
-them (HTML, read by qa's HTML extractor; code blocks are never answers). It is indexed once with
+reference, HOWTOs, FAQs, "using Python", "what's new", C API and "extending" pages as Debian's
+python3-doc installs them (HTML, read by qa's HTML extractor; code blocks are never answers). It is indexed once with
 ``qa index --rebuild --device cpu`` (wall time and peak resident memory of that process), then:
 
 - index size: the bytes of its live generation, by artifact;
@@ -34,7 +34,7 @@ from index_speed import timed  # noqa: E402
 
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 DOCS = Path("/usr/share/doc/python3.11/html")
-SECTIONS = ("tutorial", "reference", "howto", "faq", "using", "whatsnew")
+SECTIONS = ("tutorial", "reference", "howto", "faq", "using", "whatsnew", "c-api", "extending")
 QUESTIONS = ("How do I create a virtual environment?", "Which NFL team won Super Bowl 50?",
              "What instrument did Chopin mostly compose for?")
 

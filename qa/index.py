@@ -116,7 +116,7 @@ class Embedding:
         approx_min_vectors: from this many vectors of one kind on, an approximate index
             (`qa.dense.plan`).
         float32: on the CPU, run the model with its float weights instead of int8 ones:
-            the vectors sentence-transformers gives, about half as fast (README, "Speed").
+            the vectors sentence-transformers gives, about half as fast (README, "Indexing speed").
             Not recorded: vectors of either kind answer alike and may share an index.
     """
 
@@ -490,7 +490,8 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         encoder.dimension
     structures = {}
     for kind in VECTORS:
-        vectors = staged.files.get(kind) or np.zeros((next_id[_rows(kind)], dimension), np.float32)
+        vectors = staged.files[kind] if kind in staged.files else np.zeros((next_id[_rows(kind)], dimension),
+                                                                           np.float32)
         structures[kind] = dense.plan(len(vectors), how.approx_min_vectors)
         dense.save(dense.build(vectors, structures[kind]), generation / f"{kind}.faiss")
         staged.discard(kind)

@@ -22,14 +22,16 @@ With ``one_pass``, a paragraph longer than the model's window is cut there, as
 sentence-transformers cuts it; a sentence not wholly inside the window, or one with no word pieces
 of its own in it, gets a pass of its own under the context instead, never a vector of nothing.
 
-Texts are tokenized a few hundred at a time and run sorted by length in batches of at most
-`BATCH_TOKENS` padded tokens, so that padding and the model's working memory stay small. Mean
-pooling only: `embed` is for models whose sentence vector is the mean of their token vectors.
+Texts are tokenized a few hundred paragraphs' worth at a time (`chunks` yields their vectors in
+turn) and run sorted by length, as `Batching` says: by default in batches of at most
+`BATCH_TOKENS` padded tokens, so that padding and the model's working memory stay small; an
+onnxruntime build runs one text at a time on a thread per core (`qa.onnx_encoder`). Each batch's
+token vectors are pooled as they come and dropped. Mean pooling only: `embed` is for models whose
+sentence vector is the mean of their token vectors.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -59,7 +61,6 @@ class Batching:
     size: int = BATCH_SIZE
     tokens: int = BATCH_TOKENS
     workers: int = 1
-
 
 
 @dataclass(frozen=True)
@@ -161,13 +162,17 @@ def chunks(tokenizer: Any, run: Run, passages: Sequence[Passage], progress: Call
         one_pass: pool the sentences' vectors in context from their paragraph's pass.
         batching: how texts are grouped and run.
     """
-    with ThreadPoolExecutor(batching.workers) if batching.workers > 1 else contextlib.nullcontext() as pool:
-        model = _Model(run, pad_id, batching, pool)
+    pool = ThreadPoolExecutor(batching.workers) if batching.workers > 1 else None
+    model = _Model(run, pad_id, batching, pool)
+    try:
         for begin in range(0, len(passages), CHUNK):
             chunk = passages[begin : begin + CHUNK]
             yield _embed_chunk(tokenizer, model, chunk, one_pass)
             if progress:
                 progress(len(chunk))
+    finally:
+        if pool:  # also when the build stops taking vectors: texts not yet run never are
+            pool.shutdown(cancel_futures=True)
 
 
 @dataclass

@@ -211,6 +211,7 @@ def _quantize(folder: Path) -> bool:
     embedded alone, stays within `INT8_FIDELITY` of the float model's vector."""
     import logging
 
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
@@ -219,7 +220,7 @@ def _quantize(folder: Path) -> bool:
         root.setLevel(logging.ERROR)  # the quantiser logs advice to preprocess as a warning
         quantize_dynamic(str(folder / MODEL), str(folder / INT8), weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul", "Attention"],
-                         extra_options={"DefaultTensorType": 1})  # float, for tensors of fused operators
+                         extra_options={"DefaultTensorType": TensorProto.FLOAT})  # fused operators' outputs
         float_model, int8_model = OnnxEncoder(folder), OnnxEncoder(folder, int8=True)
     except Exception:  # noqa: BLE001 - a model the quantiser cannot handle is simply built in float
         (folder / INT8).unlink(missing_ok=True)
