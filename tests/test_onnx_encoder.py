@@ -46,6 +46,9 @@ def test_onnx_export_gives_the_same_vectors_as_sentence_transformers(tmp_path: P
 
     reference = load_encoder("all-MiniLM-L6-v2")
     assert export(reference, tmp_path) is None
+    # Fused, and its weights beside the graph, where onnxruntime opens them fastest.
+    assert {"Attention", "EmbedLayerNormalization"} <= set(json.loads((tmp_path / "onnx.json").read_text())["fused"])
+    assert (tmp_path / "model.onnx").stat().st_size < 1 << 20 < (tmp_path / "model.onnx.data").stat().st_size
     onnx = OnnxEncoder(tmp_path)
     texts = varied_texts()
     assert len(texts) >= 200
