@@ -42,10 +42,10 @@ import numpy as np
 # Paragraphs tokenized at once and sorted by length, so that each batch pads little.
 CHUNK = 256
 BATCH_SIZE = 32
-# The model's working memory grows with the padded batch (its attention with the square of the
-# length): in onnxruntime a batch of 32 texts of 256 word pieces took 640 MB on top of the model,
-# 16 of them 320 MB. 2,048 padded tokens kept a build of 8 SQuAD articles at 0.82 GB (1.0-1.3 GB
-# with 4,096) and cost no speed.
+# The default `Batching` (torch, on a GPU): the model's working memory grows with the padded
+# batch (its attention with the square of the length). With the first ONNX export a batch of 32
+# texts of 256 word pieces took 640 MB on top of the model, 16 of them 320 MB; 2,048 padded tokens
+# kept a build of 8 SQuAD articles at 0.82 GB (1.0-1.3 GB with 4,096) and cost no speed.
 BATCH_TOKENS = 2048
 
 Run = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
