@@ -95,7 +95,7 @@ class OnnxEncoder:
         # batched with others got another vector (cosine 0.989-0.995 to itself alone); alone it
         # is always the same. Run on a thread per core, that was also the fastest way measured,
         # float or int8 (README, "Indexing speed").
-        batching = late_chunking.Batching(size=1, tokens=0, workers=self.workers)
+        batching = late_chunking.Batching(size=1, workers=self.workers)
         return late_chunking.chunks(words, self._hidden, passages, progress, pad_id=int(self.config["pad_id"]),
                                     one_pass=one_pass, batching=batching)
 

@@ -79,7 +79,8 @@ class Settings:
         max_document_mb: PDF and DOCX files larger than this are skipped when indexing
             (``QA_MAX_DOCUMENT_MB``): their size is mostly images and fonts, not text.
         device: where indexing runs the model (``QA_DEVICE``): ``auto``, ``cpu`` or ``cuda``.
-            The index is the same wherever it was built.
+            A GPU runs the float weights (as ``float32`` does on the CPU); an index answers
+            alike wherever it was built.
         one_pass: indexing pools each sentence's vector in context from its paragraph's pass
             instead of reading it again (``QA_ONE_PASS=1``): faster, slightly less accurate.
         float32: indexing on the CPU runs the model with its float weights, not int8 ones
