@@ -95,3 +95,101 @@ def test_the_two_step_fit_picks_the_right_window_and_is_calibrated():
 ])
 def test_threshold_maximises_overall_accuracy(scored, expected):
     assert threshold(scored) == expected
+
+
+def squad_file(path, articles: list[dict]) -> None:
+    import gzip
+    import json
+
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        json.dump({"version": "test", "data": articles}, handle)
+
+
+def item(qid: str, question: str, context: str, answer: str, **extra) -> dict:
+    start = context.index(answer)
+    return {"id": qid, "question": question, "answers": [{"text": answer, "answer_start": start}],
+            "is_impossible": False, **extra}
+
+
+AMBIGUOUS = ("Paris is large. Critics say Paris is old. The river Seine runs through Paris, "
+             "which the Romans called Lutetia.")
+
+
+def test_squad_train_holds_out_whole_articles_and_learns_no_span_from_a_guessed_offset(tmp_path):
+    from training.corpora import SQUAD_FILE, SQUAD_HELD_OUT_AT, SQUAD_HELD_OUT_EVERY, squad_articles, squad_pairs
+
+    articles = [{"title": f"A{i}", "paragraphs": [{"context": CONTEXT, "qas": [
+        item(f"q{i}", "Who will launch the rover?", CONTEXT, "NASA", offset_ambiguous=False)]}]}
+        for i in range(SQUAD_HELD_OUT_EVERY)]
+    articles[3]["paragraphs"] = [{"context": AMBIGUOUS, "qas": [
+        item("amb", "What did the Romans call Paris?", AMBIGUOUS, "Paris", offset_ambiguous=True)]}]
+    squad_file(tmp_path / SQUAD_FILE, articles)
+    train, held_out = squad_articles(tmp_path)
+    assert [a["position"] for a in held_out] == [SQUAD_HELD_OUT_AT]
+    assert SQUAD_HELD_OUT_AT not in [a["position"] for a in train] and len(train) == SQUAD_HELD_OUT_EVERY - 1
+    pairs = squad_pairs(train, 0)
+    positives = [p for p in pairs if p.answer is not None]
+    assert {p.qid for p in positives} == {a["paragraphs"][0]["qas"][0]["id"] for a in train}
+    for p in positives:
+        s, e = p.answer
+        assert p.context[s:e] == p.answers[0]
+        assert p.span == (p.qid != "amb")
+    assert all(p.answer is None for p in pairs if p.qid == "amb" and p.context != next(
+        q.context for q in positives if q.qid == "amb"))
+
+
+def test_selqa_whole_sentence_answers_teach_only_whether_a_window_answers(tmp_path):
+    from training.corpora import sentence_pairs
+
+    sentence = "NASA will launch the rover in 2031."
+    articles = [{"title": "Rover", "paragraphs": [{"context": CONTEXT, "qas": [
+        item("s1", "Which agency is sending the vehicle up?", CONTEXT, sentence, is_paraphrase=True)]}]}]
+    positive, negative = sentence_pairs(articles, 0)
+    s, e = positive.answer
+    assert positive.context[s:e] == sentence and positive.span is False
+    assert negative.answer is None and sentence not in negative.context
+
+
+def test_qamr_short_questions_pair_a_sentence_with_a_similar_one_that_lacks_the_answer(tmp_path):
+    from training.corpora import short_question_pairs
+
+    sentences = ["The rover was built in Japan by a small team .", "The team built a second rover in Ohio .",
+                 "NASA will launch the rover in 2031 ."]
+    articles = [{"title": "Wiki:1", "paragraphs": [
+        {"context": s, "qas": [item(f"m{i}-{k}", "Where was the rover built?", s, "Japan")
+                               for k in range(20)]} for i, s in enumerate(sentences[:1])]
+        + [{"context": s, "qas": []} for s in sentences[1:]]}]
+    pairs = short_question_pairs(articles, 0)
+    positives = [p for p in pairs if p.answer]
+    negatives = [p for p in pairs if not p.answer]
+    assert len(positives) == 20 and all(p.context[p.answer[0]:p.answer[1]] == "Japan" for p in positives)
+    assert 0 < len(negatives) < 20
+    assert {p.context for p in negatives} == {sentences[1]}  # shares "rover" and "built", lacks "Japan"
+
+
+def test_calibration_reports_every_source_fitted_on_all_and_on_the_others():
+    from training.calibrate_reader import per_source
+
+    questions = []
+    for source, seed, shift in (("squad-dev", 2, 0.0), ("selqa", 3, -1.5)):
+        for q in synthetic_questions(400, seed):
+            # On "selqa" the same evidence is right less often: a fit on the other source alone
+            # is over-confident there, and the report must show it.
+            for w in q["windows"]:
+                w["logit"] += 0.0 if source == "squad-dev" else 1.5 * w["right"] - shift
+            questions.append({**q, "source": source})
+    names = ("logit",)
+    weights, intercept = fit(questions, names)
+    figures = per_source(questions, names, weights, intercept, 0.5)
+    assert set(figures) == {"squad-dev", "selqa"}
+    for values in figures.values():
+        assert values["questions"] == 200
+        assert values["calibration_error_fitted_on_others"] > values["calibration_error"]
+
+
+@pytest.mark.parametrize(("prediction", "expected"), [
+    ("NASA", True), ("the rover in 2031", True), ("in 20", False), ("", False), ("ESA", False)])
+def test_a_short_answer_counts_right_inside_a_whole_sentence_answer(prediction, expected):
+    from training.calibrate_reader import within_sentence
+
+    assert within_sentence(prediction, ("NASA will launch the rover in 2031.",)) is expected

@@ -1,13 +1,24 @@
-"""Calibrate the shipped reader on held-out articles and write its model card.
+"""Calibrate the shipped reader on held-out data from several sources and write its model card.
 
-    .venv/bin/python -m training.calibrate_reader [--model qa/models/reader]
+    .venv/bin/python -m training.calibrate_reader [--model qa/models/reader] [--save evidence.json]
 
-Runs the question path exactly as `qa ask --reader trained` does over the questions of the
-held-out training articles (`training.data.HELD_OUT_DEV`: never trained on, never in the
-benchmark) against the open SQuAD dev corpus, each question twice: as it is, and with its gold
-paragraph removed (the rest of its article stays: on topic, no answer), so half must be abstained
-on. For every window the reader reads it records the answer's evidence
-(`qa.reader.trained.evidence`) and whether that answer is right, then fits, in two steps:
+Runs the question path exactly as `qa ask --reader trained` does, over held-out questions of
+three sources, each against an open corpus of its own kind (never trained on, never the benchmark):
+
+- ``squad-dev``: SQuAD v1.1 dev articles `training.data.HELD_OUT_DEV` against all 2,067 dev
+  paragraphs (Wikipedia; questions written while reading the paragraph);
+- ``squad-train``: the held-out SQuAD train articles (`training.corpora.squad_articles`) against
+  their own paragraphs;
+- ``selqa``: SelQA test against its paragraphs (Wikipedia again, but half the questions are
+  crowd paraphrases that do not echo the text). Its answers are whole sentences: a short answer
+  counts right when it lies inside the answer sentence, in the answer's paragraph.
+
+Each question is asked twice: as it is, and with its gold paragraph removed (the rest of its
+article stays: on topic, no answer), so half must be abstained on: the share assumed is one
+half, because a user's question about their own documents is as likely to miss as to hit, and
+a threshold chosen at one half leans neither way. For every window the reader reads it
+records the answer's evidence (`qa.reader.trained.evidence`) and whether that answer is right,
+then fits, in two steps:
 
 1. a logistic regression of "this window's answer is right" on its evidence, over every window:
    the direction that picks the answer (`qa` quotes the window that scores highest);
@@ -17,8 +28,10 @@ on. For every window the reader reads it records the answer's evidence
 
 Both are one linear score, so the card stores one set of weights. Which evidence goes in is
 chosen by article-wise cross-validation (log loss of the picked answers); the threshold then
-maximises overall accuracy (answered right, or abstained when there was no answer). Writes both
-into the card's data (``reader.json``) and renders the model card (``README.md``) beside it.
+maximises overall accuracy (answered right, or abstained when there was no answer). Every
+source's calibration error is reported twice: fitted on all sources, and fitted on the others
+only (how well the probabilities carry to a kind of question not fitted on). Writes both into
+the card's data (``reader.json``) and renders the model card (``README.md``) beside it.
 """
 
 from __future__ import annotations
@@ -35,7 +48,9 @@ from qa.reader.trained import CARD_FILE, FEATURES, default_folder
 from qa.settings import Settings
 from training.data import HELD_OUT_DEV
 
-SQUAD = Path(__file__).resolve().parents[1].parent / "shared/benchmarks/squad-dev-v1.1.json"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SQUAD = SHARED / "benchmarks/squad-dev-v1.1.json"
+SOURCES = ("squad-dev", "squad-train", "selqa")
 # Evidence sets compared by cross-validation, simplest first.
 CHOICES = (("logit",), ("logit", "span_score"), ("logit", "span_score", "heuristic"),
            ("logit", "span_score", "heuristic", "margin"), FEATURES)
@@ -47,7 +62,14 @@ def held_out_questions(questions: list[evaluate.GoldQuestion]) -> list[evaluate.
     return [q for q in questions if next(iter(q.citations))[0].startswith(prefixes)]
 
 
-def collect(engine, questions: list[evaluate.GoldQuestion]) -> list[dict]:
+def within_sentence(prediction: str, sentences: tuple[str, ...]) -> bool:
+    """Whether a short answer lies inside a gold answer sentence, as whole words after
+    normalisation (SelQA's answers are sentences)."""
+    words = evaluate._words(prediction)
+    return bool(words) and any(f" {words} " in f" {evaluate._words(s)} " for s in sentences)
+
+
+def collect(engine, questions: list[evaluate.GoldQuestion], source: str = "squad-dev") -> list[dict]:
     """Each question asked as it is and with its gold paragraph removed: per window read, its
     evidence, and whether its answer is right (never, with the gold paragraph gone)."""
     ids = dict(engine.index.db.execute(
@@ -59,12 +81,18 @@ def collect(engine, questions: list[evaluate.GoldQuestion]) -> list[dict]:
             gone = ids[f"{file}#{number}"]
             with evaluate.without_paragraph(engine, gone) if removed else contextlib.nullcontext():
                 _, sentences, candidates = engine._read(gold.question, engine.settings.retriever)
-                _, readings, facts, _ = engine._read_windows(gold.question, candidates, sentences)
+                windows, readings, facts, _ = engine._read_windows(gold.question, candidates, sentences)
             answers = () if removed else gold.answers
-            out.append({"article": file[:2], "answerable": not removed, "windows": [
-                {**f, "right": bool(answers) and evaluate.contains_answer(r.text, answers),
-                 "f1": evaluate.f1(r.text, answers) if answers else 0.0, "text": r.text}
-                for r, f in zip(readings, facts)]})
+            if source == "selqa":
+                right = [bool(answers) and (w.paragraph.file, w.paragraph.number) == (file, number)
+                         and within_sentence(r.text, answers) for w, r in zip(windows, readings)]
+            else:
+                right = [bool(answers) and evaluate.contains_answer(r.text, answers) for r in readings]
+            # Articles fall into 8 folds per source for the cross-validation.
+            fold = int(file.split("_")[0]) % 8
+            out.append({"source": source, "article": f"{source}:{fold}", "answerable": not removed,
+                        "windows": [{**f, "right": ok, "f1": evaluate.f1(r.text, answers) if answers else 0.0,
+                                     "text": r.text} for r, f, ok in zip(readings, facts, right)]})
     return out
 
 
@@ -152,10 +180,60 @@ def summary(scored: list[tuple[float, bool, bool, float]], cut: float) -> dict[s
             "calibration_error": round(evaluate.calibration_error(p, y) or 0.0, 4)}
 
 
+def evenly(questions: list, count: int) -> list:
+    """``count`` questions spread evenly over ``questions`` (all of them when there are fewer)."""
+    if count <= 0 or len(questions) <= count:
+        return questions
+    return [questions[i * len(questions) // count] for i in range(count)]
+
+
+def engines(squad: Path, training_data: Path, count: int) -> dict[str, tuple[object, list]]:
+    """Per source (`SOURCES`), an engine over its open corpus and its held-out questions."""
+    from qa.cli import _squad_engine
+    from qa.settings import cache_dir
+    from training import corpora
+
+    settings = Settings.from_env()
+    engine, gold = _squad_engine(squad, settings, None, "even")
+    out = {"squad-dev": (engine, held_out_questions(gold))}
+    folder = cache_dir() / "calibration"
+    folder.mkdir(parents=True, exist_ok=True)
+    _, held = corpora.squad_articles(training_data)
+    files = {"squad-train": [{k: a[k] for k in ("title", "paragraphs")} for a in held],
+             "selqa": corpora.read(training_data / corpora.SELQA_FILES[1])}
+    for source, articles in files.items():
+        path = folder / f"{source}-held-out.json"
+        text = json.dumps({"data": articles})
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        engine, gold = _squad_engine(path, settings, None)
+        out[source] = (engine, evenly(gold, count))
+    return out
+
+
+def per_source(questions: list[dict], names: tuple[str, ...], weights: np.ndarray, intercept: float,
+               cut: float) -> dict[str, dict[str, float]]:
+    """Each source's figures at ``cut``, under the fit on all sources, and its calibration error
+    and overall accuracy when fitted on the other sources only."""
+    out = {}
+    for source in sorted({q.get("source", "squad-dev") for q in questions}):
+        own = [q for q in questions if q.get("source", "squad-dev") == source]
+        others = [q for q in questions if q.get("source", "squad-dev") != source]
+        figures = summary(outcomes(own, names, weights, intercept), cut)
+        if others:
+            transfer = outcomes(own, names, *fit(others, names))
+            figures["calibration_error_fitted_on_others"] = round(evaluate.calibration_error(
+                [s[0] for s in transfer], [s[1] for s in transfer]) or 0.0, 4)
+        out[source] = {"questions": len(own) // 2, **figures}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=default_folder())
     parser.add_argument("--squad", type=Path, default=SQUAD)
+    parser.add_argument("--training-data", type=Path, default=SHARED / "training-data")
+    parser.add_argument("--questions", type=int, default=500, help="held-out questions of each source but squad-dev")
     parser.add_argument("--reuse", type=Path, help="evidence collected before (JSON), instead of running again")
     parser.add_argument("--save", type=Path, help="write the evidence collected here (JSON)")
     args = parser.parse_args()
@@ -165,12 +243,13 @@ def main() -> None:
     if args.reuse:
         questions = json.loads(args.reuse.read_text(encoding="utf-8"))
     else:
-        from qa.cli import _squad_engine
         from qa.reader.trained import TrainedReader
 
-        engine, gold = _squad_engine(args.squad, Settings.from_env(), None, "even")
-        engine._reader = TrainedReader(args.model)
-        questions = collect(engine, held_out_questions(gold))
+        reader = TrainedReader(args.model)
+        questions = []
+        for source, (engine, gold) in engines(args.squad, args.training_data, args.questions).items():
+            engine._reader = reader
+            questions += collect(engine, gold, source)
         if args.save:
             args.save.write_text(json.dumps(questions) + "\n", encoding="utf-8")
     candidates = {names: cross_validated(questions, names) for names in CHOICES}
@@ -186,9 +265,11 @@ def main() -> None:
         "features": list(names), "weights": [round(float(w), 6) for w in weights], "intercept": round(intercept, 6),
         "threshold": cut,
         "feature_choice": {"+".join(n): v for n, v in candidates.items()},
-        "fitted_on": f"SQuAD v1.1 dev articles {list(HELD_OUT_DEV)} (held out from training), "
-                     f"{len(questions) // 2} questions against all 2,067 dev paragraphs, each asked as it is "
-                     "and with its gold paragraph removed (must abstain)",
+        "fitted_on": "held-out questions of " + ", ".join(
+            f"{source} ({sum(q.get('source', 'squad-dev') == source for q in questions) // 2})"
+            for source in SOURCES) + ", each against an open corpus of its kind, asked as it is and with "
+            "its gold paragraph removed (must abstain): one half unanswerable",
+        "per_source": per_source(questions, names, weights, intercept, cut),
         "before": summary(before, 0.5),
         "after": summary(scored, cut),
         "reliability": evaluate.reliability([s[0] for s in scored], [s[1] for s in scored]),
@@ -200,12 +281,32 @@ def main() -> None:
     print(f"threshold {cut}: overall accuracy {accuracy} on the held-out articles")
 
 
+LICENCES = {"squad": "CC BY-SA 4.0", "selqa": "Apache-2.0", "qamr": "MIT"}
+
+
+def _curve(training: dict) -> str:
+    """The learning curve: held-out span F1 and answerability AUC per source, by pairs seen."""
+    points = training["learning_curve"]
+    if not points:
+        return "(not recorded)"
+    sources = list(points[0]["held_out"])
+    head = "| step | pairs seen | " + " | ".join(f"{s} span F1 | {s} AUC" for s in sources) + " |"
+    rule = "|---:|---:|" + "---:|---:|" * len(sources)
+
+    def cell(value: float | None) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
+    rows = [f"| {p['step']} | {p['pairs_seen']:,} | " + " | ".join(
+        f"{cell(p['held_out'][s]['span_f1'])} | {cell(p['held_out'][s]['answerable_auc'])}" for s in sources) + " |"
+        for p in points]
+    return "\n".join([head, rule, *rows])
+
+
 def model_card(card: dict) -> str:
     """The model card, rendered from the card's data."""
     training = card["training"]
     calibration = card["calibration"]
-    curve = "\n".join(f"| {p['step']} | {p['pairs_seen']} | {p['span_em']:.3f} | {p['span_f1']:.3f} | "
-                      f"{p['answerable_auc']:.3f} |" for p in training["learning_curve"])
+    settings = training["settings"]
     export = card["export"]["held_out"]
     reliability = "\n".join(f"| {r['low']:.1f}–{r['high']:.1f} | {r['answers']} | {r['confidence']:.3f} | "
                             f"{r['right']:.3f} |" for r in calibration["reliability"])
@@ -213,13 +314,15 @@ def model_card(card: dict) -> str:
                      for name, m in export.items())
     choice = "\n".join(f"| {n} | {v['log_loss']} | {v['auc']} | {v.get('calibration_error', '–')} |"
                        for n, v in calibration["feature_choice"].items())
+    sources = "\n".join(
+        f"| {name} | {v['questions']} | {v['overall_accuracy']} | {v['answer_accuracy']} | {v['noans_abstained']} | "
+        f"{v['confidence_auc']} | {v['calibration_error']} | {v.get('calibration_error_fitted_on_others', '–')} |"
+        for name, v in calibration["per_source"].items())
     data = "\n".join(f"- `{name}`: SHA-256 `{digest}`" for name, digest in training["data"].items())
-    mined = ""
-    if "mined" in training:
-        mined = (" Besides those, the windows that qa's own question path reads for the question "
-                 "(`python -m training.mine`, against an index of its file's contexts; windows of "
-                 "training articles only): up to two that do not hold the answer, and one more that "
-                 f"does. Mined windows: SHA-256 `{training['mined']}`.")
+    init = training.get("init")
+    start = (f"the previous shipped reader (`{init}`, itself fine-tuned from {training['base_model']} on the "
+             "even SQuAD dev articles), its int8 weights dequantized (`training.model.from_onnx`)"
+             if init else training["base_model"])
     return f"""# qa reader v{card['format']}
 
 An extractive reader for `qa`: given a question and a window of text (a sentence with its
@@ -232,45 +335,57 @@ checks the model's SHA-256 against it on load.
 - **Base model**: {training['base_model']}: a 6-layer MiniLM (22.7M weights), Apache-2.0.
 - **Heads**: a linear start/end layer over every token, and a linear answerability layer on `[CLS]`.
 - **Input**: `[CLS] question [SEP] window [SEP]`, at most {card['max_tokens']} word pieces.
-- **Licences**: model weights Apache-2.0 (base model); training data CC BY-SA 4.0 (SQuAD).
+- **Licences**: model weights Apache-2.0 (base model); training data SQuAD {LICENCES['squad']},
+  SelQA {LICENCES['selqa']}, QAMR {LICENCES['qamr']}.
+- **Trained on**: {training.get('hardware', 'CPU')}.
 
 ## Data
 
+SHA-256 of each file (the JSON inside each `.gz`'s compression is not what is hashed: the file is):
+
 {data}
 
-- Trained on: SQuAD v1.1 dev articles at even positions of the file, except the held-out
-  ones {training['split']['dev_held_out']}; the first 10 SQuAD 2.0 train articles, except
-  {training['split']['v2_held_out']}. The odd-position dev articles are the benchmark and were
-  never read by the training code.
-- Pairs: each question against one window that holds its answer and on-topic windows that do
-  not (the most similar window of its paragraph or a random one, and the most similar window of
-  another paragraph of its article); SQuAD 2.0's unanswerable questions against the two most
-  similar windows of their paragraph.{mined} {training['training_pairs']} training pairs,
-  {training['held_out_pairs']} held-out pairs (built without mined windows, the same for every run).
+- SQuAD v1.1 dev (`../shared/benchmarks`): articles at even positions of the file, except the
+  held-out ones {training['split']['dev_held_out']}; the first 10 SQuAD 2.0 train articles, except
+  {training['split']['v2_held_out']}. The odd-position dev articles are the benchmark and were never
+  read by the training code. Pairs: each question against a window that holds its answer and
+  on-topic windows that do not (the most similar window of its paragraph or a random one, the most
+  similar window of another paragraph of its article), and the windows `qa`'s own question path
+  reads for it (`python -m training.mine`: up to two that lack the answer, one more that holds it;
+  mined windows SHA-256 `{training['mined']}`).
+- SQuAD v1.1 train (`../shared/training-data`, 432 articles; every 24th from the 12th held out):
+  pairs built the same way, without mined windows. An answer whose offset was guessed
+  (`offset_ambiguous`) teaches that its window answers, not where.
+- SelQA dev (test held out): the answer is a whole sentence, so it teaches only whether a window
+  answers; half its questions are paraphrases.
+- QAMR dev (test held out): short questions on one sentence, each with the most similar other
+  sentence of its article that lacks the answer, half the time.
+- Mix (`--mix`, each source's share of its questions): `{settings['mix']}`; {training['training_pairs']:,}
+  pairs in the mix, of which the schedule reads {training['steps'] * settings['batch_size']:,} once each
+  (`--max-pairs {settings['max_pairs']}`).
 
 ## Training
 
-{'`python -m training.mine --work training/work`, then ' if 'mined' in training else ''}`{training['command']}`
-with seed {training['settings']['seed']}, then `python -m training.export_reader` and
-`python -m training.calibrate_reader`.
-{training['steps']} steps of batch {training['settings']['batch_size']}
-({training['settings']['epochs']} epochs), AdamW at {training['settings']['lr']} with linear
-warm-up and decay, the word-piece table frozen. Loss: start and end cross-entropy on windows
-that answer, plus binary cross-entropy of the answerability logit on all.
+`python -m training.mine --work W`, then `{training['command']}`, then
+`python -m training.export_reader --work W` and `python -m training.calibrate_reader`.
+Starts from {start}. {training['steps']} steps of batch {settings['batch_size']}, AdamW at
+{settings['lr']} with linear warm-up and decay, the word-piece table frozen,
+{'bfloat16 autocast, ' if settings.get('bf16') else ''}seed {settings['seed']}. Loss: start and end
+cross-entropy on windows whose answer span is known, plus binary cross-entropy of the answerability
+logit on all. Resumable (`--resume`, `--budget`): checkpoints every {settings.get('checkpoint_every', 50)} steps.
 
-Held-out pairs during training (span metrics on windows that hold the answer; AUC of the
-answerability logit over all held-out windows):
+The learning curve over data size: held-out pairs of each source after each share of the schedule
+(span F1 on windows that hold a short answer; AUC of the answerability logit over all held-out
+windows, whose negatives are chosen by word overlap):
 
-| step | pairs seen | span EM | span F1 | answerability AUC |
-|---:|---:|---:|---:|---:|
-{curve}
+{_curve(training)}
 
 ## Export
 
 Exported with torch's ONNX exporter; on {card['export']['parity_pairs']} held-out pairs the
 largest difference between torch's and onnxruntime's logits was
-{card['export']['parity_max_logit_difference']:.1e}. Both files scored on every held-out pair
-through `qa`'s own inference code:
+{card['export']['parity_max_logit_difference']:.1e}. Both files scored on the held-out SQuAD dev
+pairs through `qa`'s own inference code:
 
 | weights | span EM | span F1 | answerability AUC | ms per question |
 |---|---:|---:|---:|---:|
@@ -284,19 +399,26 @@ answerability logit `logit`, its span's start + end logit `span_score`, the chea
 confidence in the window's sentence `heuristic`, the logit's `margin` over the best other
 window's, and the `agreement` of the other windows on the same answer): {', '.join(
     f'`{n}` {w}' for n, w in zip(calibration['features'], calibration['weights']))}; intercept
-{calibration['intercept']}. The evidence was chosen by article-wise cross-validation there (each
-article scored by a fit on the others; the answers it picks, and their probabilities):
+{calibration['intercept']}. The evidence was chosen by cross-validation over folds of articles
+(each fold scored by a fit on the others; the answers it picks, and their probabilities):
 
 | evidence | log loss | ROC AUC | calibration error |
 |---|---:|---:|---:|
 {choice}
 
-The default abstention threshold, {calibration['threshold']}, maximises overall accuracy there
-({calibration['after']['overall_accuracy']}; {calibration['after']['noans_abstained']} of the
+The default abstention threshold, {calibration['threshold']}, maximises overall accuracy over all
+sources ({calibration['after']['overall_accuracy']}; {calibration['after']['noans_abstained']} of the
 questions without their paragraph abstained on, {calibration['after']['hasans_abstained']} of the
 others). Expected calibration error {calibration['before']['calibration_error']} before (the
 sigmoid of the logit, the window with the highest logit), {calibration['after']['calibration_error']}
-after (on the data it was fitted on; the project README reports it on the benchmark articles).
+after. Per source, at that threshold, under the fit on all sources, and the calibration error of a
+fit on the other sources only (how the probabilities carry to a kind of question not fitted on):
+
+| source | questions | overall accuracy | answered right | unanswerable abstained | ROC AUC | ECE | ECE, others' fit |
+|---|---:|---:|---:|---:|---:|---:|---:|
+{sources}
+
+Reliability over all sources:
 
 | confidence | answers | mean confidence | share right |
 |---|---:|---:|---:|
@@ -304,13 +426,11 @@ after (on the data it was fitted on; the project README reports it on the benchm
 
 ## Limits
 
-Trained on 8,953 questions from 29 Wikipedia articles (20 SQuAD v1.1 dev, 9 SQuAD 2.0 train):
-English, encyclopaedic prose, factoid questions. Windows are short: an answer that needs two
+English, Wikipedia and news prose, factoid questions. Windows are short: an answer that needs two
 paragraphs, or a pronoun whose referent is further back than one sentence, is out of its reach.
-Its questions were written by people reading the paragraph, so it leans on word overlap: on
-questions that paraphrase (the seeds gold sets) its answerability logit is low even for right
-answers, so it ranks them well but the calibration fitted on SQuAD is under-confident there
-(see the project README, "The reader"). That is why `qa` does not yet use it by default.
+Most of its questions were written by people reading the paragraph, so it leans on word overlap.
+The probabilities assume half the questions asked have no answer in the documents: where nearly
+every question is answered, they are under-confident; where few are, over-confident.
 """
 
 

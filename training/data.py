@@ -64,6 +64,8 @@ class Pair:
         answer: ``(start, end)`` of the answer in ``context``, or None for a negative.
         answers: every gold answer text (for span metrics; empty for a negative).
         qid: the SQuAD question id.
+        span: whether ``answer`` is a short span to learn the boundaries of; False when it only
+            says that the window answers (a whole-sentence answer, or an offset that is a guess).
     """
 
     question: str
@@ -71,6 +73,7 @@ class Pair:
     answer: tuple[int, int] | None
     answers: tuple[str, ...]
     qid: str
+    span: bool = True
 
 
 def sha256(path: Path) -> str:

@@ -130,7 +130,9 @@ def main() -> None:
     shutil.copyfile(tokenizer_file, args.out / "tokenizer.json")
     training = json.loads((args.work / "training.json").read_text(encoding="utf-8"))
     card = {
-        "format": 2,  # 2: mined hard negatives, the two-step calibration over `evidence`
+        # 2: mined hard negatives, the two-step calibration over `evidence`; 3: the training-data
+        # corpora, calibration over several sources.
+        "format": 3,
         "sha256": hashlib.sha256((args.out / MODEL_FILE).read_bytes()).hexdigest(),
         "bytes": (args.out / MODEL_FILE).stat().st_size,
         "weights": "int8 (dynamic quantization, per-channel weight scales)" if keeps else "float32",

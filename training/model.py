@@ -36,3 +36,54 @@ def load(base: str) -> Reader:
 
     encoder = BertModel.from_pretrained(base, add_pooling_layer=False)
     return Reader(encoder, encoder.config.hidden_size)
+
+
+def from_onnx(path: str, base: str) -> Reader:
+    """A reader initialised from a shipped ``reader.onnx`` (int8 or float32), to train further.
+
+    The export keeps the names of biases and LayerNorm weights; the matrices of the linear layers
+    are unnamed and (in the int8 file) quantized, so they are taken in graph order (per layer:
+    query, key, value, attention output, intermediate, output; then the span and answerability
+    heads) and dequantized. The word-piece table is the base model's (training keeps it frozen).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(path).graph
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+
+    def dequantized(name: str):
+        import numpy as np
+
+        if name + "_quantized" not in values:
+            return values[name]
+        q = values[name + "_quantized"].astype(np.float32)
+        return (q - values[name + "_zero_point"].astype(np.float32)) * values[name + "_scale"]
+
+    # The linear layers' matrices, in the order the graph uses them.
+    matrices = []
+    for node in graph.node:
+        for name in node.input:
+            key = name[: -len("_quantized")] if name.endswith("_quantized") else name
+            if key in values or name in values:
+                array = dequantized(key)
+                if array.ndim == 2 and not key.startswith("encoder.embeddings") and key not in {m[0] for m in matrices}:
+                    matrices.append((key, array))
+    reader = load(base)
+    state = reader.state_dict()
+    layers = reader.encoder.config.num_hidden_layers
+    names = [f"encoder.encoder.layer.{i}.{part}.weight" for i in range(layers)
+             for part in ("attention.self.query", "attention.self.key", "attention.self.value",
+                          "attention.output.dense", "intermediate.dense", "output.dense")]
+    names += ["span.weight", "answerable.weight"]
+    if len(matrices) != len(names):
+        raise ValueError(f"{path}: {len(matrices)} weight matrices, expected {len(names)}")
+    for name, (_, array) in zip(names, matrices):
+        state[name] = torch.tensor(array.T.copy())
+    for name in state:
+        if name in values and values[name].dtype.kind == "f":
+            state[name] = torch.tensor(values[name])
+        elif name.startswith("encoder.embeddings.") and name.endswith("_embeddings.weight") and "word" not in name:
+            state[name] = torch.tensor(dequantized(name))
+    reader.load_state_dict(state)
+    return reader
