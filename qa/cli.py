@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.errors import BadInput, QAError, explain
-from qa.settings import MAX_QUESTION_CHARS, Device, Fusion, Reader, Retriever, Settings, cache_dir
+from qa.errors import BadInput, IndexMissing, QAError, explain
+from qa.settings import MAX_QUESTION_CHARS, Device, Fusion, Reader, Retriever, Settings, cache_dir, shipped_seeds
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,6 +43,22 @@ RetrieverOption = Annotated[Retriever | None, typer.Option("--retriever", help="
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
 FusionOption = Annotated[Fusion | None, typer.Option("--fusion", help="How rankings are fused [default: combsum].")]
 ReaderOption = Annotated[Reader | None, typer.Option("--reader", help="What picks the answer: the heuristic's whole sentence, or the trained model's short span with a calibrated probability [default: heuristic].")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"qa {version('qa')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print qa's version and exit.")] = False,
+) -> None:
+    """Ask questions of a folder of documents; answers are quoted verbatim with citations."""
 
 
 class Articles(str, Enum):
@@ -193,13 +209,36 @@ def index_command(
     _build(paths, settings, model, rebuild)
 
 
-def _open(settings: Settings) -> QA:
+def _given(index: Path | None) -> bool:
+    """Whether the user named the index (``--index`` or ``QA_INDEX``) rather than taking the default."""
+    return index is not None or bool(os.environ.get("QA_INDEX", "").strip())
+
+
+def _require_index(settings: Settings, given: bool, build: bool = False) -> None:
+    """Make sure ``settings.index`` holds an index. A named index that holds none is an error with
+    the fix: never build one there, or a typo would answer from the wrong documents. Only the
+    default index of a checkout of qa is built on first use (``build``), from its shipped seeds."""
+    from qa import index as index_module
+
+    if index_module.exists(settings.index):
+        return
+    if given:
+        raise IndexMissing(f"no index in {settings.index}: run `qa index DOCS --index {settings.index}` "
+                           "to index your documents there")
+    seeds = shipped_seeds()
+    if not build or seeds is None or settings.corpus.resolve() != seeds.resolve():
+        raise IndexMissing(f"no index in ./{settings.index} yet: index your own documents with "
+                           "`qa index ~/Documents` (any folder), or name an index with --index DIR")
+    _say(f"No index yet: indexing the news articles qa ships in {settings.corpus}/ into {settings.index}/ "
+         "first (`qa index DOCS` indexes your own).")
+    _build(None, settings, None)
+
+
+def _open(settings: Settings, given: bool) -> QA:
     from qa import index as index_module
     from qa.pipeline import QA
 
-    if not index_module.exists(settings.index):
-        _say(f"No index in {settings.index} yet: building it from {settings.corpus} first.")
-        _build(None, settings, None)
+    _require_index(settings, given, build=True)
     index = index_module.Index.open(settings.index)
     stale = index.stale()
     if stale:
@@ -237,7 +276,7 @@ def ask_command(
     questions = _questions(question)
     if question != "-":
         clean_question(question)  # reject an empty question before any index work
-    engine = _open(_settings(index, fusion, reader))
+    engine = _open(_settings(index, fusion, reader), _given(index))
     out = _stdout()
     for text in questions:
         if len(text.strip()) > MAX_QUESTION_CHARS:
@@ -259,7 +298,10 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the best-matching passages with citations and scores (no answer extraction)."""
-    engine = _open(_settings(index))
+    from qa.pipeline import clean_question
+
+    clean_question(query, "query")  # reject an empty query before any index work
+    engine = _open(_settings(index), _given(index))
     hits = engine.search(query, top_k=top_k, retriever=retriever)
     if as_json:
         sys.stdout.write(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False) + "\n")
@@ -270,23 +312,27 @@ def search_command(
 @app.command("info")
 @_reports_errors
 def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None:
-    """Show what the index holds: files, paragraphs, model, when it was built."""
+    """Show what the index holds and how it answers, each line with what it means."""
     from qa.index import Index
     from qa.pipeline import QA
-    from qa.service import describe
+    from qa.service import INFO_KEYS, describe
 
     settings = _settings(index)
+    _require_index(settings, _given(index))
     summary = describe(QA(Index.open(settings.index), settings))
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
         return
     from rich.table import Table
 
+    from rich.text import Text
+
     table = Table(show_header=False, box=None)
     for key, value in summary.items():
         if key == "dense":
             value = [_dense_line(kind, how) for kind, how in value.items()]
-        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        table.add_row(key, Text.assemble(shown, (f"  ({INFO_KEYS[key]})", "dim")))
     _stdout().print(table)
 
 
@@ -308,7 +354,7 @@ def _squad_engine(gold: Path, settings: Settings, index: Path | None, articles: 
     questions = evaluate.squad_corpus(gold, folder / "corpus", articles)
     settings = replace(settings, corpus=folder / "corpus", index=index or folder / "index")
     _build(None, settings, None)
-    return _open(settings), questions
+    return _open(settings, True), questions
 
 
 @app.command("eval")
@@ -347,7 +393,7 @@ def eval_command(
         raise BadInput("--articles applies to SQuAD files only")
     else:
         questions = evaluate.load_gold(gold)
-        engine = _open(settings)
+        engine = _open(settings, _given(index))
     questions = evaluate.subset(questions, sample=sample, every=every)
     threshold = engine.min_score if min_score is None else min_score
 
@@ -392,7 +438,9 @@ def show_command(
     from qa import cite
     from qa.index import Index
 
-    engine_index = Index.open(_settings(index).index)
+    settings = _settings(index)
+    _require_index(settings, _given(index))
+    engine_index = Index.open(settings.index)
     if target == "-":
         file, paragraph, start, end, text = cite.from_json(sys.stdin.read())
         found = cite.quote(engine_index, file, paragraph, span=(start, end), text=text)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,15 +45,18 @@ RERANK_WEIGHT = 0.8     # share of a passage's final score that comes from its b
 READ_WINDOWS = 4
 
 
-def clean_question(question: str) -> str:
-    """The question as it will be answered: stripped, and cut to `MAX_QUESTION_CHARS`.
+def clean_question(question: str, what: str = "question") -> str:
+    """The question (or query: ``what`` names it in errors) as it will be answered: stripped, and
+    cut to `MAX_QUESTION_CHARS`.
 
     Raises:
-        BadInput: the question is empty or only whitespace.
+        BadInput: it is empty, or has no word character to look for ("???", "...").
     """
     question = question.strip()
     if not question:
-        raise BadInput("the question is empty")
+        raise BadInput(f"the {what} is empty")
+    if not re.search(r"\w", question):
+        raise BadInput(f"the {what} {question[:40]!r} has no words to look for")
     return question[:MAX_QUESTION_CHARS]
 
 
@@ -164,7 +168,7 @@ class QA:
     def search(self, query: str, top_k: int | None = None,
                retriever: Retriever | None = None) -> list[Hit]:
         """Rank passages for a query, best first, without extracting an answer."""
-        query = clean_question(query)
+        query = clean_question(query, "query")
         top_k = self._top_k(top_k)
         retriever = retriever or self.settings.retriever
         vector = None if retriever == Retriever.bm25 else self.embed(query)  # BM25 needs no model

@@ -11,6 +11,7 @@ mutates module state.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
@@ -122,6 +123,19 @@ def cache_dir() -> Path:
     if os.environ.get("QA_CACHE"):
         return Path(os.environ["QA_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
+
+
+def shipped_seeds(folder: Path | None = None) -> Path | None:
+    """The news articles qa ships, when ``folder`` (default: the current one) is a checkout of qa:
+    it holds qa's ``pyproject.toml`` and ``seeds/``. Only there does `qa ask` build the default
+    index by itself; anywhere else nothing is indexed until `qa index` is run."""
+    folder = Path.cwd() if folder is None else folder
+    try:
+        project = (folder / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    seeds = folder / "seeds"
+    return seeds if re.search(r'^name = "qa"$', project, re.MULTILINE) and seeds.is_dir() else None
 
 
 def _parse(name: str, raw: str) -> object:

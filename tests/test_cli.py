@@ -77,14 +77,71 @@ def test_ask_notices_a_question_that_is_too_long(env):
     assert len(json.loads(result.stdout)["question"]) == MAX_QUESTION_CHARS
 
 
-def test_ask_builds_the_index_first_when_there_is_none(tiny_corpus: Path, tmp_path: Path, fake_encoder,
-                                                       monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize("how", ["--index", "QA_INDEX"])
+@pytest.mark.parametrize("command", ["ask", "search", "info", "show"])
+def test_a_named_index_that_holds_none_is_an_error_and_nothing_is_created(
+        how: str, command: str, tiny_corpus: Path, tmp_path: Path, fake_encoder, monkeypatch: pytest.MonkeyPatch):
+    typo = tmp_path / "typo_idx"
     monkeypatch.setenv("QA_CORPUS", str(tiny_corpus))
     monkeypatch.setenv("QA_MODEL", "fake-hash")
-    result = run("ask", "Who walked on the Moon?", "--index", str(tmp_path / "new"))
+    args = {"ask": ["ask", "Who walked on the Moon?"], "search": ["search", "Moon"], "info": ["info"],
+            "show": ["show", "fruit.txt"]}[command]
+    if how == "--index":
+        args += ["--index", str(typo)]
+    else:
+        monkeypatch.setenv("QA_INDEX", str(typo))
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr == f"qa: error: no index in {typo}: run `qa index DOCS --index {typo}` to index your documents there\n"
+    assert result.stdout == "" and not typo.exists()
+
+
+@pytest.fixture
+def checkout(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout of qa whose seeds are the tiny corpus, as the current folder."""
+    root = tmp_path / "qa-checkout"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "qa"\n')
+    tiny_corpus.rename(root / "seeds")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("QA_MODEL", "fake-hash")
+    return root
+
+
+def test_the_default_index_of_a_checkout_is_built_from_its_seeds_on_first_use(checkout: Path, fake_encoder):
+    result = run("ask", "Who walked on the Moon?")
     assert result.exit_code == 0, result.output
-    assert "building it from" in result.stderr
+    assert result.stderr.startswith("No index yet: indexing the news articles qa ships in seeds/ into index/ first")
     assert "Neil Armstrong" in result.stdout
+    assert (checkout / "index" / "CURRENT").is_file()
+    again = run("ask", "Who walked on the Moon?")
+    assert "No index yet" not in again.stderr
+
+
+def test_outside_a_checkout_the_message_says_how_to_index_your_own_documents(
+        tmp_path: Path, fake_encoder, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("ask", "what did Japan buy?")
+    assert result.exit_code == 2
+    assert result.stderr == ("qa: error: no index in ./index yet: index your own documents with "
+                             "`qa index ~/Documents` (any folder), or name an index with --index DIR\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkout_with_another_corpus_is_not_built_by_ask(checkout: Path, tmp_path: Path, fake_encoder,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("QA_CORPUS", str(tmp_path))  # QA_CORPUS names the user's documents: `qa index` indexes them
+    result = run("ask", "Who walked on the Moon?")
+    assert result.exit_code == 2 and "qa index ~/Documents" in result.stderr
+    assert not (checkout / "index").exists()
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"qa {version('qa')}\n"
 
 
 def test_search_lists_ranked_passages(env):
@@ -98,8 +155,21 @@ def test_info_describes_the_index(env):
     assert (data["files"], data["paragraphs"], data["model"]) == (2, 6, "fake-hash")
     assert data["dense"] == {"paragraphs": {"type": "flat"}, "sentences": {"type": "flat"},
                              "sentences_in_context": {"type": "flat"}}
-    assert "paragraphs" in run("info").stdout
     assert "sentences exact (flat)" in run("info").stdout
+
+
+def test_info_says_only_what_is_so_and_what_each_line_means(env, gold_file: Path):
+    from qa.service import INFO_KEYS
+
+    data = json.loads(run("info", "--json").stdout)
+    assert data["calibrated"] is False  # nothing was calibrated: the heuristic reader's default threshold
+    assert data["min_score"] == 0.35
+    shown = " ".join(run("info").stdout.split())
+    for key, value in data.items():
+        assert f"{key} " in shown and " ".join(INFO_KEYS[key].split()) in shown
+    assert run("eval", str(gold_file), "--calibrate", "--store").exit_code == 0
+    assert json.loads(run("info", "--json").stdout)["calibrated"] is True
+    assert json.loads(run("info", "--json", "--index", str(env)).stdout)["calibrated"] is True
 
 
 def test_an_approximate_index_is_shown_by_info_and_passes_verify(env, tiny_corpus, monkeypatch):
@@ -119,6 +189,10 @@ def test_an_approximate_index_is_shown_by_info_and_passes_verify(env, tiny_corpu
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["ask", ""], 2, "the question is empty"),
     (["ask", "   "], 2, "the question is empty"),
+    (["ask", "???"], 2, "the question '???' has no words to look for"),
+    (["ask", "... -- !!"], 2, "the question '... -- !!' has no words to look for"),
+    (["search", ""], 2, "the query is empty"),
+    (["search", "?!"], 2, "the query '?!' has no words to look for"),
     (["ask", "x", "--top-k", "0"], 2, "--top-k"),
     (["ask", "x", "--retriever", "magic"], 2, "--retriever"),
     (["ask", "x", "--min-score", "2"], 2, "--min-score"),
@@ -129,12 +203,6 @@ def test_bad_input_gets_one_line_and_an_exit_code(env, args, code, message):
     assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.output
-
-
-def test_info_without_an_index_says_how_to_build_one(tmp_path: Path):
-    result = run("info", "--index", str(tmp_path / "none"))
-    assert result.exit_code == 1
-    assert result.stderr.strip() == f"qa: error: no index in {tmp_path / 'none'}; build one with `qa index`"
 
 
 def test_an_empty_corpus_is_an_error(tmp_path: Path, fake_encoder):
@@ -191,6 +259,7 @@ def test_eval_calibrate_store_is_used_by_ask(env, gold_file: Path):
     summary = json.loads(result.stdout)
     assert summary["calibrated_overall_accuracy"] == 1.0
     info = json.loads(run("info", "--json").stdout)
+    assert info["calibrated"] is True
     assert info["min_score"] == summary["calibrated_min_score"]
 
 
