@@ -324,7 +324,6 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
         return
     from rich.table import Table
-
     from rich.text import Text
 
     table = Table(show_header=False, box=None)

@@ -92,7 +92,8 @@ def test_a_named_index_that_holds_none_is_an_error_and_nothing_is_created(
         monkeypatch.setenv("QA_INDEX", str(typo))
     result = run(*args)
     assert result.exit_code == 2
-    assert result.stderr == f"qa: error: no index in {typo}: run `qa index DOCS --index {typo}` to index your documents there\n"
+    assert result.stderr == (f"qa: error: no index in {typo}: run `qa index DOCS --index {typo}` "
+                             "to index your documents there\n")
     assert result.stdout == "" and not typo.exists()
 
 
@@ -165,7 +166,7 @@ def test_info_says_only_what_is_so_and_what_each_line_means(env, gold_file: Path
     assert data["calibrated"] is False  # nothing was calibrated: the heuristic reader's default threshold
     assert data["min_score"] == 0.35
     shown = " ".join(run("info").stdout.split())
-    for key, value in data.items():
+    for key in data:
         assert f"{key} " in shown and " ".join(INFO_KEYS[key].split()) in shown
     assert run("eval", str(gold_file), "--calibrate", "--store").exit_code == 0
     assert json.loads(run("info", "--json").stdout)["calibrated"] is True

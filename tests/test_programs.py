@@ -83,11 +83,13 @@ def test_qa_mcp_answers_over_stdio_and_survives_a_bad_call(seeds_index: Path, ca
 
 def test_qa_mcp_answers_every_request_piped_before_stdin_closes(seeds_index: Path, cache: Path):
     def call(number: int, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        return {"jsonrpc": "2.0", "id": number, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+        return {"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                "params": {"name": tool, "arguments": arguments}}
 
     requests = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "pipe", "version": "1"}}},
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "pipe", "version": "1"}}},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         call(2, "ask", {"question": JAPAN}),
         call(3, "search", {"query": "Tomahawk missiles", "top_k": 1}),
