@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,7 +22,7 @@ from qa.errors import BadInput, IndexMismatch
 from qa.index import BuildReport, Index
 from qa.reader import heuristic
 from qa.reader import spans as windows
-from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Reader, Retriever, Settings
+from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, MIB, Fusion, Reader, Retriever, Settings
 from qa.types import Answer, Citation, Context, Hit, Paragraph, Sentence, Span
 
 if TYPE_CHECKING:
@@ -399,24 +400,45 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
     from qa import index as index_module
-    from qa.embedding import LazyEncoder, ensure_onnx
+    from qa.embedding import LazyEncoder, ensure_onnx, is_exported
 
     settings = Settings.from_env()
     if encoder is None:
         encoder = cast("Encoder", LazyEncoder(model or settings.model, device or settings.device.value))
     roots = [Path(p) for p in (paths or [settings.corpus])]
     folder = Path(index_dir) if index_dir is not None else settings.index
+    # Export the model for questions before building (once per model; the build embeds with it on
+    # the CPU too), timed apart: no later build pays for it. Not before a build that fails at once.
+    exported_before = is_exported(encoder)
+    started = time.perf_counter()
+    reason = ensure_onnx(encoder, status) if _buildable(roots, folder) else None
+    exported = is_exported(encoder)
+    export_seconds = time.perf_counter() - started if exported and not exported_before else 0.0
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
-                                max_file_bytes=int(settings.max_file_mb * 1e6),
-                                max_document_bytes=int(settings.max_document_mb * 1e6), status=status,
+                                max_file_bytes=int(settings.max_file_mb * MIB),
+                                max_document_bytes=int(settings.max_document_mb * MIB), status=status,
                                 one_pass=settings.one_pass if one_pass is None else one_pass,
                                 float32=settings.float32 if float32 is None else float32,
                                 approx_min_vectors=settings.approx_min_vectors, **kwargs)
-    # Export now, while building, so that the first question is fast too.
-    reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):
         kwargs["warn"](f"questions will use sentence-transformers: cannot export to ONNX ({reason})")
-    return report
+    return replace(report, export_seconds=export_seconds)
+
+
+def _buildable(roots: Sequence[Path], folder: Path) -> bool:
+    """Whether a build of ``roots`` into ``folder`` will get as far as embedding: there are
+    documents, and the folder can hold an index.
+
+    Raises:
+        BadInput: as `qa.index.build` would: a path is missing, or ``folder`` holds files that qa did not make.
+    """
+    from qa import index as index_module
+    from qa.corpus import discover
+
+    if folder.exists() and not folder.is_dir():
+        return False
+    index_module.exists(folder)
+    return bool(discover(roots, skip=folder)[0])
 
 
 __all__ = ["QA", "build_index", "clean_question", "open_index"]

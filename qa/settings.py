@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MIB = 1 << 20  # file sizes are said and limited in binary megabytes (MiB), as `ls -lh` shows them
 MAX_QUESTION_CHARS = 2000
 # The heuristic reader's threshold (``--reader heuristic``): every threshold from 0.337 to 0.402
 # is best for `qa eval eval/seeds_gold.jsonl --calibrate` (it reports the middle, 0.369); the
@@ -75,9 +76,9 @@ class Settings:
             default: on the seeds it silences too many right answers, see README "The reader").
         min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``); None means the
             threshold stored with the index for this reader, else the reader's own default.
-        max_file_mb: text, Markdown and HTML files larger than this are skipped when indexing
-            (``QA_MAX_FILE_MB``).
-        max_document_mb: PDF and DOCX files larger than this are skipped when indexing
+        max_file_mb: text, Markdown and HTML files larger than this many MiB are skipped when
+            indexing (``QA_MAX_FILE_MB``).
+        max_document_mb: PDF and DOCX files larger than this many MiB are skipped when indexing
             (``QA_MAX_DOCUMENT_MB``): their size is mostly images and fonts, not text.
         device: where indexing runs the model (``QA_DEVICE``): ``auto``, ``cpu`` or ``cuda``.
             A GPU runs the float weights (as ``float32`` does on the CPU); an index answers

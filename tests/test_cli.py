@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,23 @@ def test_index_reports_counts_and_warnings(tiny_corpus: Path, tmp_path: Path, fa
 def test_ask_prints_the_quote_and_its_citation(env):
     result = run("ask", "Who walked on the Moon?")
     assert result.exit_code == 0, result.output
-    assert "Neil Armstrong walked on the Moon in 1969." in result.stdout
-    assert "space/moon.md ¶3 (line 6)" in result.stdout
-    assert "confidence" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Answer  space/moon.md ¶3 (line 6)  confidence ")
+    assert lines[1] == "  Neil Armstrong walked on the Moon in 1969."
+    assert result.stdout.count("Neil Armstrong walked on the Moon in 1969.") == 1  # its passage is marked instead
+    assert lines[2] == "Passages:"
+    assert re.match(r" 1\. space/moon\.md ¶3 \(line 6\)  score [0-9.]+  ← the answer$", lines[3])
+
+
+def test_ask_lists_passages_with_their_citation_first_and_their_text_indented(env):
+    result = run("ask", "How often does the Moon orbit the Earth?", "--top-k", "3")
+    lines = result.stdout.splitlines()
+    assert lines[1] == "  The Moon orbits the Earth every 27 days."
+    passages = lines[lines.index("Passages:") + 1:]
+    assert re.match(r" 1\. space/moon\.md ¶2 \(line 3\)  score [0-9.]+  ← the answer$", passages[0])
+    assert passages[1:3] == ["    The Moon orbits the Earth every 27 days.", "    It has no atmosphere."]
+    assert all(re.match(r" [1-3]\. |    \S", line) for line in passages)
+    assert sum(bool(re.match(r" [1-3]\. ", line)) for line in passages) == 3
 
 
 def test_ask_says_when_there_is_no_answer(env):
@@ -241,6 +256,18 @@ def test_eval_reports_metrics_as_json_and_writes_predictions(env, gold_file: Pat
     assert set(preds[0]) == {"id", "question", "abstained", "answer", "passages"}
 
 
+def test_eval_grades_questions_without_citations_by_content_and_says_so(env, tmp_path: Path):
+    path = tmp_path / "answers-only.jsonl"
+    path.write_text('{"question": "Who walked on the Moon?", "answers": ["Neil Armstrong"]}\n'
+                    '{"question": "What colour are bananas?", "answers": ["yellow"]}\n')
+    summary = json.loads(run("eval", str(path), "--json").stdout)
+    assert summary["graded_by_content"] == 2
+    assert summary["hit1"] == summary["answer_accuracy"] == summary["citation_accuracy"] == 1.0
+    said = " ".join(run("eval", str(path)).stdout.split())
+    assert "2 of the 2 answerable questions have no citations and were graded by content" in said
+    assert "after SQuAD normalisation" in said
+
+
 def test_eval_table_and_failures(env, gold_file: Path):
     result = run("eval", str(gold_file), "--show-failures", "--min-score", "0")
     assert result.exit_code == 0
@@ -360,3 +387,42 @@ def test_a_folder_that_is_not_an_index_is_refused_in_one_line(user_folder, tiny_
     result = run(*(a.format(corpus=tiny_corpus, work=user_folder) for a in args))
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "is not empty and not a qa index (it holds gen-photos and 1 more)" in result.stderr
+
+
+def test_the_bar_is_taken_down_and_not_drawn_again_after_an_interrupt(monkeypatch: pytest.MonkeyPatch):
+    import io
+    import time
+
+    from rich.console import Console
+
+    from qa import cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "_stderr", lambda: Console(file=screen, force_terminal=True, width=80))
+    with pytest.raises(KeyboardInterrupt), cli._bars() as bars:
+        assert bars is not None
+        bars("Embedding 10 paragraphs of 1 file", 10)(3)
+        raise KeyboardInterrupt
+    screen.write("qa: interrupted\n")
+    time.sleep(0.3)  # a live bar would have been redrawn by now
+    assert screen.getvalue().endswith("qa: interrupted\n")
+    assert "Embedding 10 paragraphs" in screen.getvalue()
+
+
+def test_the_first_builds_rate_leaves_the_one_time_export_out(tiny_corpus: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch):
+    import time
+
+    from qa.index import BuildReport
+
+    def build_index(*args, **kwargs) -> BuildReport:
+        time.sleep(1.0)
+        return BuildReport(tmp_path / "idx", 2, 6, 7, [], {"added": ["a", "b"]}, embedded=6, export_seconds=0.9)
+
+    monkeypatch.setattr("qa.pipeline.build_index", build_index)
+    result = run("index", str(tiny_corpus), "--index", str(tmp_path / "idx"))
+    said = re.search(r"in ([0-9.]+) s, of which 0\.9 s exporting the model once; ([0-9.]+) paragraphs embedded "
+                     r"per second\.$", result.stderr.strip())
+    assert said, result.stderr
+    seconds, rate = float(said.group(1)), float(said.group(2))
+    assert rate == pytest.approx(6 / (seconds - 0.9), rel=0.2) and rate > 6 / seconds * 3

@@ -154,6 +154,7 @@ def test_model_by_path_builds_and_answers(tmp_path: Path):
 
     report = qa.build_index([SEEDS], tmp_path / "idx", model=str(tmp_path / "cls-model"))
     assert report.files == 2
+    assert report.export_seconds > 0  # a new model: its one-time export, timed apart from the build
     engine = qa.open_index(tmp_path / "idx", settings=qa.Settings())
     assert engine.index.manifest["model"]["name"] == str(tmp_path / "cls-model")
     verify(engine.ask("Which agency will launch the rover?"))
