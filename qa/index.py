@@ -57,7 +57,7 @@ from qa.corpus import (
     split_paragraphs,
     split_sentences,
 )
-from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, QAError
+from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, NotIndexed, QAError
 from qa.formats import DERIVED, Page, Region, TextLayer
 from qa.formats.base import page_of
 from qa.settings import APPROX_MIN_VECTORS, MIB
@@ -1104,11 +1104,15 @@ class Index:
         return {where: frozenset(group) for group in groups.values() for where in group}
 
     def paragraph_at(self, file: str, number: int) -> Paragraph:
-        """The paragraph a citation names."""
+        """The paragraph a citation names.
+
+        Raises:
+            NotIndexed: the file has no such paragraph in the index.
+        """
         row = self.db.execute("SELECT p.id FROM paragraphs p JOIN files f ON f.id = p.file_id "
                               "WHERE f.name = ? AND p.number = ?", (file, number)).fetchone()
         if row is None:
-            raise KeyError(f"{file} ¶{number}")
+            raise NotIndexed(f"{file} has no indexed paragraph {number}")
         return self.paragraphs([row[0]])[row[0]][0]
 
     def layer(self, file: str) -> TextLayer:
@@ -1116,12 +1120,12 @@ class Index:
         its decoded text, with its regions (headings, tables, code) and pages (PDF).
 
         Raises:
-            KeyError: no file of that name is indexed.
+            NotIndexed: no file of that name is indexed.
         """
         row = self.db.execute("SELECT f.id, f.format, t.text FROM files f JOIN texts t ON t.file_id = f.id "
                               "WHERE f.name = ?", (file,)).fetchone()
         if row is None:
-            raise KeyError(file)
+            raise NotIndexed(f"{file} is not in the index in {self.folder} (see `qa info`)")
         regions = self.db.execute("SELECT start, end, role, title FROM regions WHERE file_id = ? ORDER BY rowid",
                                   (row[0],)).fetchall()
         return TextLayer(row[1], row[2], tuple(Region(*r) for r in regions), self._pages(file))
