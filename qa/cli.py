@@ -202,7 +202,7 @@ def index_command(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Check the index's checksums and sources instead of building.")] = False,
     device: Annotated[Device | None, typer.Option("--device", help="Where to run the model: auto (CUDA when torch sees a GPU), cpu or cuda [default: auto or $QA_DEVICE]. A GPU runs the float weights, as --float32 does on the CPU; questions answer alike either way.")] = None,
-    one_pass: Annotated[bool, typer.Option("--one-pass", help="Pool each sentence's vector in context from its paragraph's pass: faster, slightly less accurate (README, Speed) [or QA_ONE_PASS=1].")] = False,
+    one_pass: Annotated[bool, typer.Option("--one-pass", help="Pool each sentence's vector in context from its paragraph's pass: faster, slightly less accurate (docs/speed.md) [or QA_ONE_PASS=1].")] = False,
     float32: Annotated[bool, typer.Option("--float32", help="On the CPU, run the model with its float weights rather than int8 ones: the vectors sentence-transformers gives, about half as fast [or QA_FLOAT32=1].")] = False,
 ) -> None:
     """Index documents (incrementally), or check an index with --verify."""
@@ -348,7 +348,8 @@ def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None
         if key == "dense":
             value = [_dense_line(kind, how) for kind, how in value.items()]
         shown = ", ".join(value) if isinstance(value, list) else str(value)
-        table.add_row(key, Text.assemble(shown, (f"  ({INFO_KEYS[key]})", "dim")))
+        meaning = f"  ({INFO_KEYS[key]})" if key in INFO_KEYS else ""
+        table.add_row(key, Text.assemble(shown, (meaning, "dim")))
     _stdout().print(table)
 
 

@@ -37,7 +37,7 @@ DEPTH = 50           # how deep each ranking goes before fusion
 READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
 SHORT_ANSWER_WORDS = 6  # a best sentence shorter than this takes its neighbour along
 RRF_K = 60.0  # the damping constant of reciprocal rank fusion (with --fusion rrf)
-# How much each ranking counts in the fusion, measured with `qa eval` (see README).
+# How much each ranking counts in the fusion, measured with `qa eval` (docs/quality.md).
 FUSION_WEIGHTS = {"dense_paragraphs": 1.0, "dense_sentences": 1.0, "bm25_paragraphs": 1.0, "bm25_sentences": 1.0}
 RERANK_WEIGHT = 0.8     # share of a passage's final score that comes from its best sentence
 # Windows the trained reader reads: those around the cheap scorer's best sentences. On the held-out

@@ -79,7 +79,7 @@ def describe(engine: QA) -> dict[str, Any]:
 # What each key of `describe` means, said by `qa info` beside its value.
 INFO_KEYS = {
     "index": "the index folder",
-    "built_at": "when it was last built (UTC)",
+    "built_at": "when it was last built, in UTC",
     "model": "the embedding model that made its vectors",
     "dimension": "numbers in each vector",
     "files": "documents indexed",
@@ -89,7 +89,7 @@ INFO_KEYS = {
     "chunks": "texts embedded: paragraphs plus sentences",
     "dense": "how each kind of vector is searched",
     "corpus": "the folders and files it was built from",
-    "reader": "what picks the answer (--reader)",
+    "reader": "what picks the answer: --reader heuristic or trained",
     "min_score": "`qa ask` abstains below this confidence",
     "calibrated": "whether min_score was calibrated for this reader by `qa eval --calibrate --store`",
 }

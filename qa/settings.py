@@ -25,7 +25,7 @@ MAX_QUESTION_CHARS = 2000
 # held-out SQuAD articles and stored in its model card (qa/models/reader/reader.json).
 DEFAULT_MIN_SCORE = 0.35
 # From this many vectors of one kind on, an index searches them approximately (IVF-Flat,
-# memory-mapped) instead of exactly: measured with bench/scale.py (README "Scale").
+# memory-mapped) instead of exactly: measured with bench/scale.py (docs/scale.md).
 APPROX_MIN_VECTORS = 100_000
 
 
@@ -70,10 +70,10 @@ class Settings:
         model: sentence-transformers model name or path used to build (``QA_MODEL``).
         top_k: passages returned with an answer (``QA_TOP_K``).
         retriever: ranking used for retrieval (``QA_RETRIEVER``).
-        fusion: how the rankings are fused (``QA_FUSION``); see README "Quality" for the measurement.
+        fusion: how the rankings are fused (``QA_FUSION``); see docs/quality.md for the measurement.
         reader: what picks the answer (``QA_READER``): ``heuristic`` (the default: a whole
             sentence) or ``trained`` (a short span with a calibrated probability; not yet the
-            default: on the seeds it silences too many right answers, see README "The reader").
+            default: on the seeds it silences too many right answers, see docs/reader.md).
         min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``); None means the
             threshold stored with the index for this reader, else the reader's own default.
         max_file_mb: text, Markdown and HTML files larger than this many MiB are skipped when
