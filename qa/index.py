@@ -1107,12 +1107,12 @@ class Index:
         """The paragraph a citation names.
 
         Raises:
-            NotIndexed: the file has no such paragraph in the index.
+            BadInput: the file has no such paragraph in the index.
         """
         row = self.db.execute("SELECT p.id FROM paragraphs p JOIN files f ON f.id = p.file_id "
                               "WHERE f.name = ? AND p.number = ?", (file, number)).fetchone()
         if row is None:
-            raise NotIndexed(f"{file} has no indexed paragraph {number}")
+            raise BadInput(f"{file} has no indexed paragraph {number}")
         return self.paragraphs([row[0]])[row[0]][0]
 
     def layer(self, file: str) -> TextLayer:
