@@ -19,7 +19,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, ModelMissing, QAError
+    from qa.errors import (
+        BadInput,
+        IndexBusy,
+        IndexCorrupt,
+        IndexMismatch,
+        IndexMissing,
+        ModelMissing,
+        NotIndexed,
+        QAError,
+    )
     from qa.pipeline import QA, build_index, open_index
     from qa.settings import Reader, Retriever, Settings
     from qa.types import Answer, Citation, Hit, Span
@@ -30,10 +39,12 @@ _EXPORTS = {
     "Reader": "qa.settings", "Retriever": "qa.settings", "Settings": "qa.settings",
     "QAError": "qa.errors", "BadInput": "qa.errors", "IndexBusy": "qa.errors", "IndexCorrupt": "qa.errors",
     "IndexMismatch": "qa.errors", "IndexMissing": "qa.errors", "ModelMissing": "qa.errors",
+    "NotIndexed": "qa.errors",
 }
 __all__ = [
     "QA", "Answer", "BadInput", "Citation", "Hit", "IndexBusy", "IndexCorrupt", "IndexMismatch",
-    "IndexMissing", "ModelMissing", "QAError", "Reader", "Retriever", "Settings", "Span", "build_index", "open_index",
+    "IndexMissing", "ModelMissing", "NotIndexed", "QAError", "Reader", "Retriever", "Settings", "Span",
+    "build_index", "open_index",
 ]
 
 

@@ -157,16 +157,10 @@ def quote(index: Index, file: str, paragraph: int | None = None, page: int | Non
         BadInput: no such file, page or paragraph in the index, or a span or text that does not
             match it.
     """
-    try:
-        layer = index.layer(file)
-    except KeyError:
-        raise NotIndexed(f"{file} is not in the index in {index.folder} (see `qa info`)") from None
+    layer = index.layer(file)
     if paragraph is None:
         paragraph = _first_paragraph(index, file, page) if span is None else _paragraph_holding(index, file, span)
-    try:
-        found = index.paragraph_at(file, paragraph)
-    except KeyError:
-        raise BadInput(f"{file} has no indexed paragraph {paragraph}") from None
+    found = index.paragraph_at(file, paragraph)
     start, end = span if span is not None else (found.start, found.end)
     if not (found.start <= start <= end <= found.end):
         raise BadInput(f"{start}-{end} is not inside {file} ¶{paragraph} ({found.start}-{found.end})")

@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -19,14 +20,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.errors import BadInput, QAError, explain
-from qa.settings import MAX_QUESTION_CHARS, Device, Fusion, Reader, Retriever, Settings, cache_dir
+from qa.errors import BadInput, IndexMissing, QAError, explain
+from qa.settings import MAX_QUESTION_CHARS, Device, Fusion, Reader, Retriever, Settings, cache_dir, shipped_seeds
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
+    from qa.index import ProgressFactory
     from qa.pipeline import QA
-    from qa.types import Answer, Context, Hit, Paragraph
+    from qa.types import Answer, Hit, Span
 
 app = typer.Typer(
     name="qa",
@@ -43,6 +46,22 @@ RetrieverOption = Annotated[Retriever | None, typer.Option("--retriever", help="
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
 FusionOption = Annotated[Fusion | None, typer.Option("--fusion", help="How rankings are fused [default: combsum].")]
 ReaderOption = Annotated[Reader | None, typer.Option("--reader", help="What picks the answer: the heuristic's whole sentence, or the trained model's short span with a calibrated probability [default: heuristic].")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"qa {version('qa')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print qa's version and exit.")] = False,
+) -> None:
+    """Ask questions of a folder of documents; answers are quoted verbatim with citations."""
 
 
 class Articles(str, Enum):
@@ -105,9 +124,11 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _progress_factory():
-    """A `progress(label, total)` factory drawing a Rich bar on stderr when it is a terminal:
-    what is done of how much, time taken and time left."""
+@contextlib.contextmanager
+def _bars() -> Iterator[ProgressFactory | None]:
+    """A `progress(label, total)` factory drawing a Rich bar on stderr when it is a terminal
+    (what is done of how much, time taken and time left), or None. The bar is taken down when
+    the block ends, however it ends, so that nothing draws it again after "qa: interrupted"."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -119,23 +140,31 @@ def _progress_factory():
 
     console = _stderr()
     if not console.is_terminal:
-        return None
+        yield None
+        return
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
                         transient=True)
 
-    def factory(label: str, total: int):
+    def factory(label: str, total: int) -> Callable[[int], None]:
         task = progress.add_task(label, total=total)
         progress.start()
+        done = 0
 
         def advance(n: int) -> None:
+            nonlocal done
+            done += n
             progress.advance(task, n)
-            if progress.tasks[task].finished:
+            if done >= total:  # this bar is done: the next one stands alone
+                progress.remove_task(task)
                 progress.stop()
 
         return advance
 
-    return factory
+    try:
+        yield factory
+    finally:
+        progress.stop()
 
 
 def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebuild: bool = False) -> None:
@@ -144,20 +173,24 @@ def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebu
     from qa.pipeline import build_index
 
     started = time.perf_counter()
-    report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
-                         rebuild=rebuild, device=settings.device.value, one_pass=settings.one_pass,
-                         float32=settings.float32,
-                         warn=lambda message: _say(f"warning: {message}"),
-                         status=_say, progress=_progress_factory())
+    with _bars() as progress:
+        report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
+                             rebuild=rebuild, device=settings.device.value, one_pass=settings.one_pass,
+                             float32=settings.float32,
+                             warn=lambda message: _say(f"warning: {message}"),
+                             status=_say, progress=progress)
     seconds = time.perf_counter() - started
     changes = ", ".join(f"{len(report.changes.get(kind, []))} {kind}"
                         for kind in ("added", "updated", "unchanged", "removed"))
     if not report.written:
         _say(f"Index in {report.folder} is up to date ({changes}).")
         return
-    rate = f", {report.embedded / seconds:,.1f} paragraphs embedded per second" if report.embedded else ""
+    # The one-time ONNX export is said apart: the rate is what every later build will see.
+    export = f", of which {report.export_seconds:.1f} s exporting the model once" if report.export_seconds else ""
+    rate = f"; {report.embedded / (seconds - report.export_seconds):,.1f} paragraphs embedded per second" \
+        if report.embedded else ""
     _say(f"Indexed {report.files:,} files, {report.paragraphs:,} paragraphs, {report.sentences:,} sentences "
-         f"into {report.folder} ({changes}) in {seconds:.1f} s{rate}.")
+         f"into {report.folder} ({changes}) in {seconds:.1f} s{export}{rate}.")
 
 
 @app.command("index")
@@ -169,7 +202,7 @@ def index_command(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again instead of only new and changed files.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Check the index's checksums and sources instead of building.")] = False,
     device: Annotated[Device | None, typer.Option("--device", help="Where to run the model: auto (CUDA when torch sees a GPU), cpu or cuda [default: auto or $QA_DEVICE]. A GPU runs the float weights, as --float32 does on the CPU; questions answer alike either way.")] = None,
-    one_pass: Annotated[bool, typer.Option("--one-pass", help="Pool each sentence's vector in context from its paragraph's pass: faster, slightly less accurate (README, Speed) [or QA_ONE_PASS=1].")] = False,
+    one_pass: Annotated[bool, typer.Option("--one-pass", help="Pool each sentence's vector in context from its paragraph's pass: faster, slightly less accurate (docs/speed.md) [or QA_ONE_PASS=1].")] = False,
     float32: Annotated[bool, typer.Option("--float32", help="On the CPU, run the model with its float weights rather than int8 ones: the vectors sentence-transformers gives, about half as fast [or QA_FLOAT32=1].")] = False,
 ) -> None:
     """Index documents (incrementally), or check an index with --verify."""
@@ -193,13 +226,36 @@ def index_command(
     _build(paths, settings, model, rebuild)
 
 
-def _open(settings: Settings) -> QA:
+def _given(index: Path | None) -> bool:
+    """Whether the user named the index (``--index`` or ``QA_INDEX``) rather than taking the default."""
+    return index is not None or bool(os.environ.get("QA_INDEX", "").strip())
+
+
+def _require_index(settings: Settings, given: bool, build: bool = False) -> None:
+    """Make sure ``settings.index`` holds an index. A named index that holds none is an error with
+    the fix: never build one there, or a typo would answer from the wrong documents. Only the
+    default index of a checkout of qa is built on first use (``build``), from its shipped seeds."""
+    from qa import index as index_module
+
+    if index_module.exists(settings.index):
+        return
+    if given:
+        raise IndexMissing(f"no index in {settings.index}: run `qa index DOCS --index {settings.index}` "
+                           "to index your documents there")
+    seeds = shipped_seeds()
+    if not build or seeds is None or settings.corpus.resolve() != seeds.resolve():
+        raise IndexMissing(f"no index in ./{settings.index} yet: index your own documents with "
+                           "`qa index ~/Documents` (any folder), or name an index with --index DIR")
+    _say(f"No index yet: indexing the news articles qa ships in {settings.corpus}/ into {settings.index}/ "
+         "first (`qa index DOCS` indexes your own).")
+    _build(None, settings, None)
+
+
+def _open(settings: Settings, given: bool) -> QA:
     from qa import index as index_module
     from qa.pipeline import QA
 
-    if not index_module.exists(settings.index):
-        _say(f"No index in {settings.index} yet: building it from {settings.corpus} first.")
-        _build(None, settings, None)
+    _require_index(settings, given, build=True)
     index = index_module.Index.open(settings.index)
     stale = index.stale()
     if stale:
@@ -237,7 +293,7 @@ def ask_command(
     questions = _questions(question)
     if question != "-":
         clean_question(question)  # reject an empty question before any index work
-    engine = _open(_settings(index, fusion, reader))
+    engine = _open(_settings(index, fusion, reader), _given(index))
     out = _stdout()
     for text in questions:
         if len(text.strip()) > MAX_QUESTION_CHARS:
@@ -246,7 +302,7 @@ def ask_command(
         if as_json:
             sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
         else:
-            _render_answer(out, answer, engine)
+            _render_answer(out, answer)
 
 
 @app.command("search")
@@ -259,7 +315,10 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the best-matching passages with citations and scores (no answer extraction)."""
-    engine = _open(_settings(index))
+    from qa.pipeline import clean_question
+
+    clean_question(query, "query")  # reject an empty query before any index work
+    engine = _open(_settings(index), _given(index))
     hits = engine.search(query, top_k=top_k, retriever=retriever)
     if as_json:
         sys.stdout.write(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False) + "\n")
@@ -270,23 +329,27 @@ def search_command(
 @app.command("info")
 @_reports_errors
 def info_command(index: IndexOption = None, as_json: JsonOption = False) -> None:
-    """Show what the index holds: files, paragraphs, model, when it was built."""
+    """Show what the index holds and how it answers, each line with what it means."""
     from qa.index import Index
     from qa.pipeline import QA
-    from qa.service import describe
+    from qa.service import INFO_KEYS, describe
 
     settings = _settings(index)
+    _require_index(settings, _given(index))
     summary = describe(QA(Index.open(settings.index), settings))
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_header=False, box=None)
     for key, value in summary.items():
         if key == "dense":
             value = [_dense_line(kind, how) for kind, how in value.items()]
-        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        meaning = f"  ({INFO_KEYS[key]})" if key in INFO_KEYS else ""
+        table.add_row(key, Text.assemble(shown, (meaning, "dim")))
     _stdout().print(table)
 
 
@@ -308,7 +371,7 @@ def _squad_engine(gold: Path, settings: Settings, index: Path | None, articles: 
     questions = evaluate.squad_corpus(gold, folder / "corpus", articles)
     settings = replace(settings, corpus=folder / "corpus", index=index or folder / "index")
     _build(None, settings, None)
-    return _open(settings), questions
+    return _open(settings, True), questions
 
 
 @app.command("eval")
@@ -347,14 +410,14 @@ def eval_command(
         raise BadInput("--articles applies to SQuAD files only")
     else:
         questions = evaluate.load_gold(gold)
-        engine = _open(settings)
+        engine = _open(settings, _given(index))
     questions = evaluate.subset(questions, sample=sample, every=every)
     threshold = engine.min_score if min_score is None else min_score
 
-    bars = _progress_factory()
-    tick = bars("Evaluating", len(questions)) if bars else None
-    results = evaluate.run(engine, questions, top_k=top_k, retriever=retriever, min_score=threshold,
-                           rerank=rerank, progress=tick)
+    with _bars() as bars:
+        tick = bars("Evaluating", len(questions)) if bars else None
+        results = evaluate.run(engine, questions, top_k=top_k, retriever=retriever, min_score=threshold,
+                               rerank=rerank, progress=tick)
     summary = {"gold": str(gold), "retriever": (retriever or settings.retriever).value, "rerank": rerank,
                "fusion": settings.fusion.value, "reader": settings.reader.value,
                "min_score": threshold, **evaluate.summarize(results)}
@@ -392,7 +455,9 @@ def show_command(
     from qa import cite
     from qa.index import Index
 
-    engine_index = Index.open(_settings(index).index)
+    settings = _settings(index)
+    _require_index(settings, _given(index))
+    engine_index = Index.open(settings.index)
     if target == "-":
         file, paragraph, start, end, text = cite.from_json(sys.stdin.read())
         found = cite.quote(engine_index, file, paragraph, span=(start, end), text=text)
@@ -459,7 +524,7 @@ def _render_quote(out: Console, found) -> None:
 def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> None:
     from rich.table import Table
 
-    from qa.evaluate import METRICS
+    from qa.evaluate import GRADED_BY_CONTENT, METRICS
 
     table = Table(title=f"qa eval {summary['gold']} ({summary['questions']} questions: "
                         f"{summary['answerable']} answerable, {summary['unanswerable']} unanswerable)")
@@ -475,6 +540,9 @@ def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> N
         table.add_row("overall accuracy at it", "calibrated_overall_accuracy",
                       str(summary["calibrated_overall_accuracy"]))
     out.print(table)
+    if summary.get("graded_by_content"):
+        out.print(f"{summary['graded_by_content']} of the {summary['answerable']} answerable questions have no "
+                  f"citations and were {GRADED_BY_CONTENT}.", markup=False)
     if missed is not None:
         out.print(f"{len(missed)} failures:")
         for item in missed:
@@ -490,38 +558,52 @@ def _where(hit_or_citation) -> str:
     return f"{c.file}{page} ¶{c.paragraph} (line {c.line})"
 
 
-def _render_answer(out: Console, answer: Answer, engine: QA) -> None:
-    """The answer first, then a panel that shows it highlighted where it stands: a short answer in
-    its sentence, a whole-sentence answer in its paragraph."""
-    from rich.panel import Panel
+def _render_answer(out: Console, answer: Answer) -> None:
+    """The answer once, with its citation and confidence, then the passages as an indented list;
+    the passage the answer was read from is marked, with the answer highlighted in it."""
     from rich.text import Text
 
-    if answer.span is None:
+    span = answer.span
+    if span is None:
         out.print(Text("No answer found in the indexed documents.", style="bold yellow"))
         if answer.passages:
             out.print(Text("Closest passages:", style="dim"))
-    else:
-        span = answer.span
-        around: Context | Paragraph = span.context
-        if (span.context.start, span.context.end) == (span.citation.start, span.citation.end):
-            around = engine.index.paragraph_at(span.citation.file, span.citation.paragraph)
-        body = Text(around.text)
-        body.stylize("bold black on yellow", span.citation.start - around.start, span.citation.end - around.start)
-        title = Text.assemble(("Answer", "bold green"), f"  {_where(span.citation)}",
-                              f"  confidence {span.score:.2f}")
-        out.print(Text(span.text, style="bold"))
-        out.print(Panel(body, title=title, title_align="left"))
-        out.print(Text("Supporting passages:", style="dim"))
-    _render_hits(out, answer.passages)
+        _render_hits(out, answer.passages)
+        return
+    out.print(Text.assemble(("Answer", "bold green"), "  ", (_where(span.citation), "cyan"),
+                            f"  confidence {span.score:.2f}"))
+    _indented(out, Text(span.text, style="bold"), 2)
+    out.print(Text("Passages:", style="dim"))
+    _render_hits(out, answer.passages, span)
 
 
-def _render_hits(out: Console, hits: list[Hit]) -> None:
+def _render_hits(out: Console, hits: list[Hit], span: Span | None = None) -> None:
+    """Passages as a numbered list: the citation and score on the first line, the text indented
+    under it (cut at 300 characters, but for the answer's own passage)."""
     from rich.text import Text
 
     for rank, hit in enumerate(hits, start=1):
-        text = hit.text if len(hit.text) <= 300 else hit.text[:297] + "..."
-        out.print(Text.assemble((f"{rank}. ", "bold"), (_where(hit), "cyan"), f"  score {hit.score:.4f}"))
-        out.print(Text("   " + text))
+        c = hit.citation
+        holds = span is not None and (c.file, c.paragraph) == (span.citation.file, span.citation.paragraph)
+        out.print(Text.assemble((f"{rank:>2}. ", "bold"), (_where(hit), "cyan"), f"  score {hit.score:.4f}",
+                                ("  ← the answer", "green") if holds else ""))
+        if holds and span is not None:
+            if hit.text.strip() == span.text.strip():
+                continue  # the answer is the whole passage: shown once, above
+            body = Text(hit.text)
+            body.stylize("bold black on yellow", span.citation.start - c.start, span.citation.end - c.start)
+        else:
+            body = Text(hit.text if len(hit.text) <= 300 else hit.text[:297] + "...")
+        _indented(out, body, 4)
+
+
+def _indented(out: Console, text: Text, indent: int) -> None:
+    """Text wrapped to the console's width less ``indent``, each line indented by it."""
+    from rich.text import Text
+
+    for line in text.wrap(out, max(20, out.width - indent)):
+        line.rstrip()
+        out.print(Text(" " * indent) + line)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # The first bytes FAISS writes for each structure (its fourcc), checked on every load.
 HEADERS = {"flat": b"IxFI", "ivf_flat": b"IwFl"}
 # An IVF has about 2 * sqrt(rows) lists, a question scans an eighth of them, and the centroids are
-# trained on 64 rows per list: chosen with bench/scale.py (README "Scale"). At 1,000,000 rows,
+# trained on 64 rows per list: chosen with bench/scale.py (docs/scale.md). At 1,000,000 rows,
 # 1,024, 2,048 and 4,096 lists probed an eighth each found 0.986, 0.994 and 0.998 of the exact
 # top 10 at the same p50 (17-19 ms) and took 20, 44 and 127 s to build: 2,048 keeps a margin over
 # 0.95 (real vectors are a little harder than the benchmark's) for a build that is small beside

@@ -268,6 +268,13 @@ def _remove_older_exports(folder: Path, fingerprint: str) -> None:
             continue
 
 
+def is_exported(encoder: Encoder) -> bool:
+    """Whether the model's ONNX export is in the cache."""
+    from qa import onnx_encoder
+
+    return (onnx_folder(encoder.fingerprint) / onnx_encoder.CONFIG).is_file()
+
+
 def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -> str | None:
     """Export a sentence-transformers model to ONNX in the cache, unless it already is there.
 
@@ -289,13 +296,13 @@ def ensure_onnx(encoder: Encoder, status: Callable[[str], None] | None = None) -
         return None
     if os.path.lexists(folder):  # not an export: never replaced
         return f"{folder} is in the way"
+    failed = folder.with_name(folder.name + ".failed")
+    if failed.is_file():  # exporting takes seconds: do not retry on every question
+        return failed.read_text(encoding="utf-8").strip()
     if isinstance(encoder, LazyEncoder):
         encoder = encoder.loaded
     if not isinstance(encoder, SentenceTransformerEncoder):
         return "it is not a sentence-transformers model"
-    failed = folder.with_name(folder.name + ".failed")
-    if failed.is_file():  # exporting takes seconds: do not retry on every question
-        return failed.read_text(encoding="utf-8").strip()
     folder.parent.mkdir(parents=True, exist_ok=True)
     if status:
         status(f"Exporting {encoder.name} to ONNX for fast questions (once per model, into {folder.parent})")

@@ -20,7 +20,9 @@ class NotIndexed(BadInput):
 
 
 class IndexMissing(QAError):
-    """No index exists where one was expected."""
+    """No index exists where one was expected (an ``--index`` mistyped, or nothing indexed yet)."""
+
+    exit_code = 2
 
 
 class IndexCorrupt(QAError):

@@ -11,7 +11,8 @@ A gold set is JSON Lines, one question per line::
     {"id": "q1", "question": "What did Japan buy?", "answers": ["400 Tomahawk Cruise Missiles"],
      "citations": [{"file": "000_9ccf596f5a5ca5a0.txt", "paragraph": 5}]}
 
-An empty ``answers`` list means the right response is to abstain. A SQuAD v1.1 or 2.0
+An empty ``answers`` list means the right response is to abstain. ``citations`` may be left out
+of an answerable question: it is then graded by content (`GRADED_BY_CONTENT`). A SQuAD v1.1 or 2.0
 JSON file is accepted too: `squad_corpus` writes its contexts as a corpus (a SQuAD 2.0
 question marked ``is_impossible`` must be abstained on).
 """
@@ -60,6 +61,11 @@ METRICS: dict[str, tuple[str, bool]] = {
     "latency_p50_ms": ("latency p50 (ms)", False),
     "latency_p95_ms": ("latency p95 (ms)", False),
 }
+
+
+# What `qa eval` says of the questions that have answers but no citations.
+GRADED_BY_CONTENT = ("graded by content: a passage counts as found, and an answer as rightly cited, when it "
+                     "(or the answer's sentence) contains a gold answer after SQuAD normalisation")
 
 
 @dataclass(frozen=True)
@@ -140,8 +146,6 @@ def _gold_question(data: Any, number: int) -> GoldQuestion:
             isinstance(c, dict) and isinstance(c.get("file"), str) and isinstance(c.get("paragraph"), int)
             for c in citations):
         raise ValueError("'citations' must be a list of {\"file\": str, \"paragraph\": int}")
-    if answers and not citations:
-        raise ValueError("an answerable question needs at least one citation")
     return GoldQuestion(str(data.get("id", f"line{number}")), question, tuple(answers),
                         frozenset((c["file"], c["paragraph"]) for c in citations))
 
@@ -322,11 +326,29 @@ def apply_threshold(answer: Answer, threshold: float) -> Answer:
     return answer
 
 
+def _right_passage(gold: GoldQuestion, passage: dict[str, Any]) -> bool:
+    """Whether a passage is one the gold question cites; for a question without citations,
+    whether it contains a gold answer (graded by content)."""
+    if gold.citations:
+        return (passage["file"], passage["paragraph"]) in gold.citations
+    return contains_answer(passage["text"], gold.answers)
+
+
 def _rank_of_gold(result: Result) -> int | None:
     for rank, passage in enumerate(result.answer["passages"], start=1):
-        if (passage["file"], passage["paragraph"]) in result.gold.citations:
+        if _right_passage(result.gold, passage):
             return rank
     return None
+
+
+def _cited_right(gold: GoldQuestion, span: dict[str, Any] | None) -> bool:
+    """Whether the answer cites a paragraph the gold question cites; for a question without
+    citations, whether the answer or its context contains a gold answer (graded by content)."""
+    if span is None:
+        return False
+    if gold.citations:
+        return (span["file"], span["paragraph"]) in gold.citations
+    return contains_answer(span["text"], gold.answers) or contains_answer(span["context"]["text"], gold.answers)
 
 
 def _answer_correct(gold: GoldQuestion, span: dict[str, Any] | None) -> bool:
@@ -358,12 +380,12 @@ def summarize(results: Sequence[Result], threshold: float | None = None) -> dict
         "questions": len(results),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
+        "graded_by_content": sum(not r.gold.citations for r in answerable),
         "hit1": share([r is not None and r <= 1 for r in ranks]),
         "hit3": share([r is not None and r <= 3 for r in ranks]),
         "hit5": share([r is not None and r <= 5 for r in ranks]),
         "mrr10": share([1 / r if r is not None and r <= 10 else 0.0 for r in ranks]),
-        "citation_accuracy": share([s is not None and (s["file"], s["paragraph"]) in r.gold.citations
-                                    for r, s in zip(answerable, spans)]),
+        "citation_accuracy": share([_cited_right(r.gold, s) for r, s in zip(answerable, spans)]),
         "answer_accuracy": share(correct),
         "context_accuracy": share(in_context),
         "exact_match": share([exact_match(s["text"], r.gold.answers) if s else 0.0

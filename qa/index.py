@@ -57,10 +57,10 @@ from qa.corpus import (
     split_paragraphs,
     split_sentences,
 )
-from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, QAError
+from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing, NotIndexed, QAError
 from qa.formats import DERIVED, Page, Region, TextLayer
 from qa.formats.base import page_of
-from qa.settings import APPROX_MIN_VECTORS
+from qa.settings import APPROX_MIN_VECTORS, MIB
 from qa.types import Paragraph, Sentence
 
 if TYPE_CHECKING:
@@ -170,6 +170,7 @@ class BuildReport:
     changes: dict[str, list[str]] = field(default_factory=dict)
     written: bool = True
     embedded: int = 0  # paragraphs embedded (the rest were carried from the previous index)
+    export_seconds: float = 0.0  # spent on the model's one-time ONNX export (`qa.pipeline.build_index`)
 
 
 def title_from_name(name: str) -> str:
@@ -254,7 +255,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
     limits = {"pdf": max_document_bytes or max_file_bytes, "docx": max_document_bytes or max_file_bytes}
     extractors = formats.extractors()
     with _extracted(None if rebuild else folder, extractors) as extracted:
-        documents = _read_corpus(paths, max_file_bytes, limits, note, skip=folder, extracted=extracted)
+        documents = _read_corpus(paths, max_file_bytes, limits, note, skip=folder, extracted=extracted,
+                                 progress=progress)
     _claim(folder)
     with _locked(folder):
         _remove_unpublished(folder)
@@ -354,20 +356,26 @@ def _extracted(folder: Path | None, extractors: dict[str, str]) -> Iterator[Reus
 
 
 def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, limits: dict[str, int | None], note: Warn,
-                 skip: Path, extracted: Reuse | None = None) -> list[Document]:
-    """Read (or extract) every indexable file; each one that cannot be read is one warning."""
+                 skip: Path, extracted: Reuse | None = None, progress: ProgressFactory | None = None
+                 ) -> list[Document]:
+    """Read (or extract) every indexable file, under a bar from the first; each one that cannot
+    be read is one warning."""
     files, skipped = discover(paths, skip=skip)
     for message in skipped:
         note(message)
     documents: list[Document] = []
-    for path, name in files:
+    advance = progress(f"Reading {len(files):,} file{'s' if len(files) != 1 else ''}", len(files)) \
+        if progress and files else None
+    for number, (path, name) in enumerate(files):
+        if advance and number:
+            advance(1)  # the file before this one is read (or skipped)
         try:
             size = path.stat().st_size
             fmt = formats.format_of(path) or "text"
             limit = limits.get(fmt, max_file_bytes)
             if limit is not None and size > limit:
                 setting = "QA_MAX_DOCUMENT_MB" if fmt in limits else "QA_MAX_FILE_MB"
-                raise Skipped(f"{size / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit ({setting})")
+                raise Skipped(f"{size / MIB:.1f} MiB is over the {limit / MIB:g} MiB limit ({setting})")
             document, warning = read_document(path, name, extracted)
         except Skipped as exc:
             note(f"skipped {path}: {exc}")
@@ -378,6 +386,8 @@ def _read_corpus(paths: Sequence[Path], max_file_bytes: int | None, limits: dict
         if warning:
             note(f"{path}: {warning}")
         documents.append(document)
+    if advance:
+        advance(1)
     if not documents:
         raise BadInput(f"no indexable documents ({', '.join(formats.SUFFIXES)}) in {', '.join(map(str, paths))}")
     return documents
@@ -1094,11 +1104,15 @@ class Index:
         return {where: frozenset(group) for group in groups.values() for where in group}
 
     def paragraph_at(self, file: str, number: int) -> Paragraph:
-        """The paragraph a citation names."""
+        """The paragraph a citation names.
+
+        Raises:
+            BadInput: the file has no such paragraph in the index.
+        """
         row = self.db.execute("SELECT p.id FROM paragraphs p JOIN files f ON f.id = p.file_id "
                               "WHERE f.name = ? AND p.number = ?", (file, number)).fetchone()
         if row is None:
-            raise KeyError(f"{file} ¶{number}")
+            raise BadInput(f"{file} has no indexed paragraph {number}")
         return self.paragraphs([row[0]])[row[0]][0]
 
     def layer(self, file: str) -> TextLayer:
@@ -1106,12 +1120,12 @@ class Index:
         its decoded text, with its regions (headings, tables, code) and pages (PDF).
 
         Raises:
-            KeyError: no file of that name is indexed.
+            NotIndexed: no file of that name is indexed.
         """
         row = self.db.execute("SELECT f.id, f.format, t.text FROM files f JOIN texts t ON t.file_id = f.id "
                               "WHERE f.name = ?", (file,)).fetchone()
         if row is None:
-            raise KeyError(file)
+            raise NotIndexed(f"{file} is not in the index in {self.folder} (see `qa info`)")
         regions = self.db.execute("SELECT start, end, role, title FROM regions WHERE file_id = ? ORDER BY rowid",
                                   (row[0],)).fetchall()
         return TextLayer(row[1], row[2], tuple(Region(*r) for r in regions), self._pages(file))

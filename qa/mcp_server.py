@@ -15,8 +15,11 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
 from pydantic import Field
 
 from qa.service import ASK, INFO, SEARCH, SHOW, Service, attempt
@@ -70,5 +73,94 @@ def _result(call: Callable[[], dict[str, Any] | list[dict[str, Any]]]) -> CallTo
 
 
 def run(service: Service) -> None:
-    """Serve MCP on stdin and stdout until the client closes stdin."""
-    server(service).run("stdio")
+    """Serve MCP on stdin and stdout until the client closes stdin, answering every request read
+    before then."""
+    anyio.run(_serve_stdio, server(service))
+
+
+async def _serve_stdio(mcp: MCPServer) -> None:
+    """`MCPServer.run("stdio")`, but draining: the SDK ends its loop at the end of stdin and
+    cancels the handlers still running, so a client that pipes its requests and closes stdin
+    would get only the replies that were quick. Here the end of stdin reaches the loop only once
+    every request read has been answered."""
+    async with stdio_server() as (read_stream, write_stream):
+        drain = _Drain(read_stream, write_stream)
+        lowlevel = mcp._lowlevel_server  # what `MCPServer.run_stdio_async` runs, over these streams
+        await lowlevel.run(drain, drain.writer, lowlevel.create_initialization_options())
+
+
+class _Stream:
+    """A stream of the SDK's, wrapped: closing and ``async with`` are the inner stream's."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _Drain(_Stream):
+    """The read stream the server loop reads, holding back its end until every request it
+    passed on has a reply in `writer`, the write stream the loop writes to."""
+
+    def __init__(self, read_stream: Any, write_stream: Any):
+        super().__init__(read_stream)
+        self._open: set[Any] = set()
+        self._answered = anyio.Event()
+        self.writer = _Replies(write_stream, self)
+
+    @property
+    def last_context(self) -> Any:  # the sender's context, which the SDK's loop reads per message
+        return getattr(self._inner, "last_context", None)
+
+    def __aiter__(self) -> "_Drain":
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await self._inner.__anext__()
+        except StopAsyncIteration:
+            while self._open:
+                await self._answered.wait()
+                self._answered = anyio.Event()
+            raise
+        message = getattr(item, "message", None)
+        if isinstance(message, JSONRPCRequest):
+            self._open.add(message.id)
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            self._open.discard((message.params or {}).get("requestId"))  # a cancelled request gets no reply
+        return item
+
+    def replied(self, request_id: Any) -> None:
+        self._open.discard(request_id)
+        self._answered.set()
+
+    async def receive(self) -> Any:
+        try:
+            return await self.__anext__()
+        except StopAsyncIteration:
+            raise anyio.EndOfStream from None
+
+
+class _Replies(_Stream):
+    """A write stream that tells its `_Drain` of each reply sent."""
+
+    def __init__(self, inner: Any, drain: _Drain):
+        super().__init__(inner)
+        self._drain = drain
+
+    async def send(self, item: Any) -> None:
+        await self._inner.send(item)
+        message = getattr(item, "message", None)
+        if isinstance(message, (JSONRPCResponse, JSONRPCError)):
+            self._drain.replied(message.id)
+

@@ -94,7 +94,7 @@ class OnnxEncoder:
         # One text per run: int8 scales each run's activations by its largest value, so a text
         # batched with others got another vector (cosine 0.989-0.995 to itself alone); alone it
         # is always the same. Run on a thread per core, that was also the fastest way measured,
-        # float or int8 (README, "Indexing speed").
+        # float or int8 (docs/speed.md).
         batching = late_chunking.Batching(size=1, workers=self.workers)
         return late_chunking.chunks(words, self._hidden, passages, progress, pad_id=int(self.config["pad_id"]),
                                     one_pass=one_pass, batching=batching)

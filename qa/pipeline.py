@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,7 +22,7 @@ from qa.errors import BadInput, IndexMismatch
 from qa.index import BuildReport, Index
 from qa.reader import heuristic
 from qa.reader import spans as windows
-from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, Fusion, Reader, Retriever, Settings
+from qa.settings import DEFAULT_MIN_SCORE, MAX_QUESTION_CHARS, MIB, Fusion, Reader, Retriever, Settings
 from qa.types import Answer, Citation, Context, Hit, Paragraph, Sentence, Span
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ DEPTH = 50           # how deep each ranking goes before fusion
 READ_PARAGRAPHS = 5  # paragraphs whose sentences compete for the answer
 SHORT_ANSWER_WORDS = 6  # a best sentence shorter than this takes its neighbour along
 RRF_K = 60.0  # the damping constant of reciprocal rank fusion (with --fusion rrf)
-# How much each ranking counts in the fusion, measured with `qa eval` (see README).
+# How much each ranking counts in the fusion, measured with `qa eval` (docs/quality.md).
 FUSION_WEIGHTS = {"dense_paragraphs": 1.0, "dense_sentences": 1.0, "bm25_paragraphs": 1.0, "bm25_sentences": 1.0}
 RERANK_WEIGHT = 0.8     # share of a passage's final score that comes from its best sentence
 # Windows the trained reader reads: those around the cheap scorer's best sentences. On the held-out
@@ -44,15 +46,18 @@ RERANK_WEIGHT = 0.8     # share of a passage's final score that comes from its b
 READ_WINDOWS = 4
 
 
-def clean_question(question: str) -> str:
-    """The question as it will be answered: stripped, and cut to `MAX_QUESTION_CHARS`.
+def clean_question(question: str, what: str = "question") -> str:
+    """The question (or query: ``what`` names it in errors) as it will be answered: stripped, and
+    cut to `MAX_QUESTION_CHARS`.
 
     Raises:
-        BadInput: the question is empty or only whitespace.
+        BadInput: it is empty, or has no word character to look for ("???", "...").
     """
     question = question.strip()
     if not question:
-        raise BadInput("the question is empty")
+        raise BadInput(f"the {what} is empty")
+    if not re.search(r"\w", question):
+        raise BadInput(f"the {what} {question[:40]!r} has no words to look for")
     return question[:MAX_QUESTION_CHARS]
 
 
@@ -164,7 +169,7 @@ class QA:
     def search(self, query: str, top_k: int | None = None,
                retriever: Retriever | None = None) -> list[Hit]:
         """Rank passages for a query, best first, without extracting an answer."""
-        query = clean_question(query)
+        query = clean_question(query, "query")
         top_k = self._top_k(top_k)
         retriever = retriever or self.settings.retriever
         vector = None if retriever == Retriever.bm25 else self.embed(query)  # BM25 needs no model
@@ -395,24 +400,45 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
     from qa import index as index_module
-    from qa.embedding import LazyEncoder, ensure_onnx
+    from qa.embedding import LazyEncoder, ensure_onnx, is_exported
 
     settings = Settings.from_env()
     if encoder is None:
         encoder = cast("Encoder", LazyEncoder(model or settings.model, device or settings.device.value))
     roots = [Path(p) for p in (paths or [settings.corpus])]
     folder = Path(index_dir) if index_dir is not None else settings.index
+    # Export the model for questions before building (once per model; the build embeds with it on
+    # the CPU too), timed apart: no later build pays for it. Not before a build that fails at once.
+    exported_before = is_exported(encoder)
+    started = time.perf_counter()
+    reason = ensure_onnx(encoder, status) if _buildable(roots, folder) else None
+    exported = is_exported(encoder)
+    export_seconds = time.perf_counter() - started if exported and not exported_before else 0.0
     report = index_module.build(roots, folder, encoder, rebuild=rebuild,
-                                max_file_bytes=int(settings.max_file_mb * 1e6),
-                                max_document_bytes=int(settings.max_document_mb * 1e6), status=status,
+                                max_file_bytes=int(settings.max_file_mb * MIB),
+                                max_document_bytes=int(settings.max_document_mb * MIB), status=status,
                                 one_pass=settings.one_pass if one_pass is None else one_pass,
                                 float32=settings.float32 if float32 is None else float32,
                                 approx_min_vectors=settings.approx_min_vectors, **kwargs)
-    # Export now, while building, so that the first question is fast too.
-    reason = ensure_onnx(encoder, status)
     if reason is not None and kwargs.get("warn"):
         kwargs["warn"](f"questions will use sentence-transformers: cannot export to ONNX ({reason})")
-    return report
+    return replace(report, export_seconds=export_seconds)
+
+
+def _buildable(roots: Sequence[Path], folder: Path) -> bool:
+    """Whether a build of ``roots`` into ``folder`` will get as far as embedding: there are
+    documents, and the folder can hold an index.
+
+    Raises:
+        BadInput: as `qa.index.build` would: a path is missing, or ``folder`` holds files that qa did not make.
+    """
+    from qa import index as index_module
+    from qa.corpus import discover
+
+    if folder.exists() and not folder.is_dir():
+        return False
+    index_module.exists(folder)
+    return bool(discover(roots, skip=folder)[0])
 
 
 __all__ = ["QA", "build_index", "clean_question", "open_index"]

@@ -45,30 +45,54 @@ SHOW = ("Show what a citation cites, to quote it or check it. With start and end
         "status says whether the file changed since it was indexed (unchanged, intact, changed, missing). "
         "With a citation such as report.pdf:p3:¶2: the same for that paragraph. With a file name alone: "
         "{file, format, text, pages}, the whole text its offsets refer to. Only indexed files are shown.")
-INFO = ("Describe the index: {index, built_at, model, dimension, files, paragraphs, sentences, chunks, "
-        "corpus, reader, min_score, calibrated}, where min_score is the confidence below which `ask` "
-        "abstains.")
+INFO = ("Describe the index: {index, built_at, model, dimension, files, paragraphs, sentences, copies, "
+        "chunks, dense, corpus, reader, min_score, calibrated}, where min_score is the confidence below "
+        "which `ask` abstains, calibrated whether it was calibrated on a gold set for this reader, "
+        "copies the paragraphs that repeat one in another file, and chunks paragraphs plus sentences.")
 HEALTH = "Whether the server is up: {status: ok, index, generation}; generation is null until the first call."
 
 
 def describe(engine: QA) -> dict[str, Any]:
-    """The JSON of ``qa info --json``: what an engine's index holds and how it answers."""
+    """The JSON of ``qa info --json``: what an engine's index holds and how it answers (each key's
+    meaning is in `INFO_KEYS`)."""
     manifest = engine.index.manifest
     counts = manifest["counts"]
     reader = engine.settings.reader.value
+    stored = manifest.get("calibration", {})
     return {
         "index": str(engine.index.folder),
         "built_at": manifest["built_at"],
         "model": manifest["model"]["name"],
         "dimension": manifest["model"]["dimension"],
         **counts,
-        "chunks": counts["paragraphs"] + counts["sentences"],  # embedded units: paragraphs and sentences
-        "dense": manifest["dense"],  # per kind of vector: flat (exact) or ivf_flat with its nlist and nprobe
+        "chunks": counts["paragraphs"] + counts["sentences"],
+        "dense": manifest["dense"],
         "corpus": manifest["corpus"],
         "reader": reader,
         "min_score": engine.min_score,
-        "calibrated": manifest.get("calibration", {}).get("reader", Reader.heuristic.value) == reader,
+        # True only when the threshold in use is one `qa eval --calibrate --store` stored for this reader.
+        "calibrated": engine.settings.min_score is None and "min_score" in stored
+        and stored.get("reader", Reader.heuristic.value) == reader,
     }
+
+
+# What each key of `describe` means, said by `qa info` beside its value.
+INFO_KEYS = {
+    "index": "the index folder",
+    "built_at": "when it was last built, in UTC",
+    "model": "the embedding model that made its vectors",
+    "dimension": "numbers in each vector",
+    "files": "documents indexed",
+    "paragraphs": "paragraphs, the passages that are ranked and cited",
+    "sentences": "sentences, which answers are read from",
+    "copies": "paragraphs that repeat one in another file, searched only once",
+    "chunks": "texts embedded: paragraphs plus sentences",
+    "dense": "how each kind of vector is searched",
+    "corpus": "the folders and files it was built from",
+    "reader": "what picks the answer: --reader heuristic or trained",
+    "min_score": "`qa ask` abstains below this confidence",
+    "calibrated": "whether min_score was calibrated for this reader by `qa eval --calibrate --store`",
+}
 
 
 @dataclass(frozen=True)
@@ -190,7 +214,7 @@ class Service:
         """The ``qa search --json`` list for a query (see `SEARCH`)."""
         from qa.pipeline import clean_question
 
-        clean_question(query)
+        clean_question(query, "query")
         return [hit.to_dict() for hit in self.engine().search(query, top_k=top_k)]
 
     def show(self, file: str, start: int | None = None, end: int | None = None) -> dict[str, Any]:

@@ -11,11 +11,13 @@ mutates module state.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MIB = 1 << 20  # file sizes are said and limited in binary megabytes (MiB), as `ls -lh` shows them
 MAX_QUESTION_CHARS = 2000
 # The heuristic reader's threshold (``--reader heuristic``): every threshold from 0.337 to 0.402
 # is best for `qa eval eval/seeds_gold.jsonl --calibrate` (it reports the middle, 0.369); the
@@ -23,7 +25,7 @@ MAX_QUESTION_CHARS = 2000
 # held-out SQuAD articles and stored in its model card (qa/models/reader/reader.json).
 DEFAULT_MIN_SCORE = 0.35
 # From this many vectors of one kind on, an index searches them approximately (IVF-Flat,
-# memory-mapped) instead of exactly: measured with bench/scale.py (README "Scale").
+# memory-mapped) instead of exactly: measured with bench/scale.py (docs/scale.md).
 APPROX_MIN_VECTORS = 100_000
 
 
@@ -68,15 +70,15 @@ class Settings:
         model: sentence-transformers model name or path used to build (``QA_MODEL``).
         top_k: passages returned with an answer (``QA_TOP_K``).
         retriever: ranking used for retrieval (``QA_RETRIEVER``).
-        fusion: how the rankings are fused (``QA_FUSION``); see README "Quality" for the measurement.
+        fusion: how the rankings are fused (``QA_FUSION``); see docs/quality.md for the measurement.
         reader: what picks the answer (``QA_READER``): ``heuristic`` (the default: a whole
             sentence) or ``trained`` (a short span with a calibrated probability; not yet the
-            default: on the seeds it silences too many right answers, see README "The reader").
+            default: on the seeds it silences too many right answers, see docs/reader.md).
         min_score: confidence below which `ask` abstains (``QA_MIN_SCORE``); None means the
             threshold stored with the index for this reader, else the reader's own default.
-        max_file_mb: text, Markdown and HTML files larger than this are skipped when indexing
-            (``QA_MAX_FILE_MB``).
-        max_document_mb: PDF and DOCX files larger than this are skipped when indexing
+        max_file_mb: text, Markdown and HTML files larger than this many MiB are skipped when
+            indexing (``QA_MAX_FILE_MB``).
+        max_document_mb: PDF and DOCX files larger than this many MiB are skipped when indexing
             (``QA_MAX_DOCUMENT_MB``): their size is mostly images and fonts, not text.
         device: where indexing runs the model (``QA_DEVICE``): ``auto``, ``cpu`` or ``cuda``.
             A GPU runs the float weights (as ``float32`` does on the CPU); an index answers
@@ -122,6 +124,19 @@ def cache_dir() -> Path:
     if os.environ.get("QA_CACHE"):
         return Path(os.environ["QA_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
+
+
+def shipped_seeds(folder: Path | None = None) -> Path | None:
+    """The news articles qa ships, when ``folder`` (default: the current one) is a checkout of qa:
+    it holds qa's ``pyproject.toml`` and ``seeds/``. Only there does `qa ask` build the default
+    index by itself; anywhere else nothing is indexed until `qa index` is run."""
+    folder = Path.cwd() if folder is None else folder
+    try:
+        project = (folder / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    seeds = folder / "seeds"
+    return seeds if re.search(r'^name = "qa"$', project, re.MULTILINE) and seeds.is_dir() else None
 
 
 def _parse(name: str, raw: str) -> object:

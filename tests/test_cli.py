@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,23 @@ def test_index_reports_counts_and_warnings(tiny_corpus: Path, tmp_path: Path, fa
 def test_ask_prints_the_quote_and_its_citation(env):
     result = run("ask", "Who walked on the Moon?")
     assert result.exit_code == 0, result.output
-    assert "Neil Armstrong walked on the Moon in 1969." in result.stdout
-    assert "space/moon.md ¶3 (line 6)" in result.stdout
-    assert "confidence" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Answer  space/moon.md ¶3 (line 6)  confidence ")
+    assert lines[1] == "  Neil Armstrong walked on the Moon in 1969."
+    assert result.stdout.count("Neil Armstrong walked on the Moon in 1969.") == 1  # its passage is marked instead
+    assert lines[2] == "Passages:"
+    assert re.match(r" 1\. space/moon\.md ¶3 \(line 6\)  score [0-9.]+  ← the answer$", lines[3])
+
+
+def test_ask_lists_passages_with_their_citation_first_and_their_text_indented(env):
+    result = run("ask", "How often does the Moon orbit the Earth?", "--top-k", "3")
+    lines = result.stdout.splitlines()
+    assert lines[1] == "  The Moon orbits the Earth every 27 days."
+    passages = lines[lines.index("Passages:") + 1:]
+    assert re.match(r" 1\. space/moon\.md ¶2 \(line 3\)  score [0-9.]+  ← the answer$", passages[0])
+    assert passages[1:3] == ["    The Moon orbits the Earth every 27 days.", "    It has no atmosphere."]
+    assert all(re.match(r" [1-3]\. |    \S", line) for line in passages)
+    assert sum(bool(re.match(r" [1-3]\. ", line)) for line in passages) == 3
 
 
 def test_ask_says_when_there_is_no_answer(env):
@@ -77,14 +92,72 @@ def test_ask_notices_a_question_that_is_too_long(env):
     assert len(json.loads(result.stdout)["question"]) == MAX_QUESTION_CHARS
 
 
-def test_ask_builds_the_index_first_when_there_is_none(tiny_corpus: Path, tmp_path: Path, fake_encoder,
-                                                       monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize("how", ["--index", "QA_INDEX"])
+@pytest.mark.parametrize("command", ["ask", "search", "info", "show"])
+def test_a_named_index_that_holds_none_is_an_error_and_nothing_is_created(
+        how: str, command: str, tiny_corpus: Path, tmp_path: Path, fake_encoder, monkeypatch: pytest.MonkeyPatch):
+    typo = tmp_path / "typo_idx"
     monkeypatch.setenv("QA_CORPUS", str(tiny_corpus))
     monkeypatch.setenv("QA_MODEL", "fake-hash")
-    result = run("ask", "Who walked on the Moon?", "--index", str(tmp_path / "new"))
+    args = {"ask": ["ask", "Who walked on the Moon?"], "search": ["search", "Moon"], "info": ["info"],
+            "show": ["show", "fruit.txt"]}[command]
+    if how == "--index":
+        args += ["--index", str(typo)]
+    else:
+        monkeypatch.setenv("QA_INDEX", str(typo))
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr == (f"qa: error: no index in {typo}: run `qa index DOCS --index {typo}` "
+                             "to index your documents there\n")
+    assert result.stdout == "" and not typo.exists()
+
+
+@pytest.fixture
+def checkout(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout of qa whose seeds are the tiny corpus, as the current folder."""
+    root = tmp_path / "qa-checkout"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "qa"\n')
+    tiny_corpus.rename(root / "seeds")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("QA_MODEL", "fake-hash")
+    return root
+
+
+def test_the_default_index_of_a_checkout_is_built_from_its_seeds_on_first_use(checkout: Path, fake_encoder):
+    result = run("ask", "Who walked on the Moon?")
     assert result.exit_code == 0, result.output
-    assert "building it from" in result.stderr
+    assert result.stderr.startswith("No index yet: indexing the news articles qa ships in seeds/ into index/ first")
     assert "Neil Armstrong" in result.stdout
+    assert (checkout / "index" / "CURRENT").is_file()
+    again = run("ask", "Who walked on the Moon?")
+    assert "No index yet" not in again.stderr
+
+
+def test_outside_a_checkout_the_message_says_how_to_index_your_own_documents(
+        tmp_path: Path, fake_encoder, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("ask", "what did Japan buy?")
+    assert result.exit_code == 2
+    assert result.stderr == ("qa: error: no index in ./index yet: index your own documents with "
+                             "`qa index ~/Documents` (any folder), or name an index with --index DIR\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkout_with_another_corpus_is_not_built_by_ask(checkout: Path, tmp_path: Path, fake_encoder,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("QA_CORPUS", str(tmp_path))  # QA_CORPUS names the user's documents: `qa index` indexes them
+    result = run("ask", "Who walked on the Moon?")
+    assert result.exit_code == 2 and "qa index ~/Documents" in result.stderr
+    assert not (checkout / "index").exists()
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"qa {version('qa')}\n"
 
 
 def test_search_lists_ranked_passages(env):
@@ -98,8 +171,21 @@ def test_info_describes_the_index(env):
     assert (data["files"], data["paragraphs"], data["model"]) == (2, 6, "fake-hash")
     assert data["dense"] == {"paragraphs": {"type": "flat"}, "sentences": {"type": "flat"},
                              "sentences_in_context": {"type": "flat"}}
-    assert "paragraphs" in run("info").stdout
     assert "sentences exact (flat)" in run("info").stdout
+
+
+def test_info_says_only_what_is_so_and_what_each_line_means(env, gold_file: Path):
+    from qa.service import INFO_KEYS
+
+    data = json.loads(run("info", "--json").stdout)
+    assert data["calibrated"] is False  # nothing was calibrated: the heuristic reader's default threshold
+    assert data["min_score"] == 0.35
+    shown = " ".join(run("info").stdout.split())
+    for key in data:
+        assert f"{key} " in shown and " ".join(INFO_KEYS[key].split()) in shown
+    assert run("eval", str(gold_file), "--calibrate", "--store").exit_code == 0
+    assert json.loads(run("info", "--json").stdout)["calibrated"] is True
+    assert json.loads(run("info", "--json", "--index", str(env)).stdout)["calibrated"] is True
 
 
 def test_an_approximate_index_is_shown_by_info_and_passes_verify(env, tiny_corpus, monkeypatch):
@@ -119,6 +205,10 @@ def test_an_approximate_index_is_shown_by_info_and_passes_verify(env, tiny_corpu
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["ask", ""], 2, "the question is empty"),
     (["ask", "   "], 2, "the question is empty"),
+    (["ask", "???"], 2, "the question '???' has no words to look for"),
+    (["ask", "... -- !!"], 2, "the question '... -- !!' has no words to look for"),
+    (["search", ""], 2, "the query is empty"),
+    (["search", "?!"], 2, "the query '?!' has no words to look for"),
     (["ask", "x", "--top-k", "0"], 2, "--top-k"),
     (["ask", "x", "--retriever", "magic"], 2, "--retriever"),
     (["ask", "x", "--min-score", "2"], 2, "--min-score"),
@@ -129,12 +219,6 @@ def test_bad_input_gets_one_line_and_an_exit_code(env, args, code, message):
     assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.output
-
-
-def test_info_without_an_index_says_how_to_build_one(tmp_path: Path):
-    result = run("info", "--index", str(tmp_path / "none"))
-    assert result.exit_code == 1
-    assert result.stderr.strip() == f"qa: error: no index in {tmp_path / 'none'}; build one with `qa index`"
 
 
 def test_an_empty_corpus_is_an_error(tmp_path: Path, fake_encoder):
@@ -172,6 +256,18 @@ def test_eval_reports_metrics_as_json_and_writes_predictions(env, gold_file: Pat
     assert set(preds[0]) == {"id", "question", "abstained", "answer", "passages"}
 
 
+def test_eval_grades_questions_without_citations_by_content_and_says_so(env, tmp_path: Path):
+    path = tmp_path / "answers-only.jsonl"
+    path.write_text('{"question": "Who walked on the Moon?", "answers": ["Neil Armstrong"]}\n'
+                    '{"question": "What colour are bananas?", "answers": ["yellow"]}\n')
+    summary = json.loads(run("eval", str(path), "--json").stdout)
+    assert summary["graded_by_content"] == 2
+    assert summary["hit1"] == summary["answer_accuracy"] == summary["citation_accuracy"] == 1.0
+    said = " ".join(run("eval", str(path)).stdout.split())
+    assert "2 of the 2 answerable questions have no citations and were graded by content" in said
+    assert "after SQuAD normalisation" in said
+
+
 def test_eval_table_and_failures(env, gold_file: Path):
     result = run("eval", str(gold_file), "--show-failures", "--min-score", "0")
     assert result.exit_code == 0
@@ -191,6 +287,7 @@ def test_eval_calibrate_store_is_used_by_ask(env, gold_file: Path):
     summary = json.loads(result.stdout)
     assert summary["calibrated_overall_accuracy"] == 1.0
     info = json.loads(run("info", "--json").stdout)
+    assert info["calibrated"] is True
     assert info["min_score"] == summary["calibrated_min_score"]
 
 
@@ -290,3 +387,42 @@ def test_a_folder_that_is_not_an_index_is_refused_in_one_line(user_folder, tiny_
     result = run(*(a.format(corpus=tiny_corpus, work=user_folder) for a in args))
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "is not empty and not a qa index (it holds gen-photos and 1 more)" in result.stderr
+
+
+def test_the_bar_is_taken_down_and_not_drawn_again_after_an_interrupt(monkeypatch: pytest.MonkeyPatch):
+    import io
+    import time
+
+    from rich.console import Console
+
+    from qa import cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "_stderr", lambda: Console(file=screen, force_terminal=True, width=80))
+    with pytest.raises(KeyboardInterrupt), cli._bars() as bars:
+        assert bars is not None
+        bars("Embedding 10 paragraphs of 1 file", 10)(3)
+        raise KeyboardInterrupt
+    screen.write("qa: interrupted\n")
+    time.sleep(0.3)  # a live bar would have been redrawn by now
+    assert screen.getvalue().endswith("qa: interrupted\n")
+    assert "Embedding 10 paragraphs" in screen.getvalue()
+
+
+def test_the_first_builds_rate_leaves_the_one_time_export_out(tiny_corpus: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch):
+    import time
+
+    from qa.index import BuildReport
+
+    def build_index(*args, **kwargs) -> BuildReport:
+        time.sleep(1.0)
+        return BuildReport(tmp_path / "idx", 2, 6, 7, [], {"added": ["a", "b"]}, embedded=6, export_seconds=0.9)
+
+    monkeypatch.setattr("qa.pipeline.build_index", build_index)
+    result = run("index", str(tiny_corpus), "--index", str(tmp_path / "idx"))
+    said = re.search(r"in ([0-9.]+) s, of which 0\.9 s exporting the model once; ([0-9.]+) paragraphs embedded "
+                     r"per second\.$", result.stderr.strip())
+    assert said, result.stderr
+    seconds, rate = float(said.group(1)), float(said.group(2))
+    assert rate == pytest.approx(6 / (seconds - 0.9), rel=0.2) and rate > 6 / seconds * 3

@@ -117,17 +117,18 @@ def test_cli_answers_from_a_fresh_process(seeds_index: Path):
     result = subprocess.run([sys.executable, "-m", "qa", "ask", "what did Japan buy?"],
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    flat = " ".join(result.stdout.split())
-    assert flat.startswith(TOMAHAWK)
-    assert "Technological and Economic Collaboration" in flat  # the sentence shown in its paragraph
-    assert "000_9ccf596f5a5ca5a0.txt ¶5 (line 5)" in flat
+    assert result.stdout.startswith("Answer  000_9ccf596f5a5ca5a0.txt ¶5 (line 5)  confidence ")
+    answer, passages = " ".join(result.stdout.split()).split(" Passages: ")
+    assert answer.endswith(TOMAHAWK)  # the answer, once
+    assert passages.startswith("1. 000_9ccf596f5a5ca5a0.txt ¶5 (line 5)")  # its passage first, marked, in full
+    assert "← the answer Technological and Economic Collaboration" in passages
     assert "Traceback" not in result.stderr
     trained = subprocess.run([sys.executable, "-m", "qa", "ask", "what did Japan buy?", "--reader", "trained",
                               "--min-score", "0"], capture_output=True, text=True, env=env, timeout=300)
     assert trained.returncode == 0, trained.stderr
-    first_line = trained.stdout.splitlines()[0]
-    assert "400 Tomahawk Cruise Missiles" in first_line and len(first_line.split()) <= 8  # the short answer first
-    assert TOMAHAWK in " ".join(trained.stdout.replace("│", " ").split())  # then its sentence, in a panel
+    short = trained.stdout.splitlines()[1]
+    assert "400 Tomahawk Cruise Missiles" in short and len(short.split()) <= 8  # the short answer
+    assert TOMAHAWK in " ".join(trained.stdout.split())  # and its sentence, in its passage
 
 
 def test_cli_json_lines_from_stdin(seeds_index: Path):
@@ -154,6 +155,7 @@ def test_model_by_path_builds_and_answers(tmp_path: Path):
 
     report = qa.build_index([SEEDS], tmp_path / "idx", model=str(tmp_path / "cls-model"))
     assert report.files == 2
+    assert report.export_seconds > 0  # a new model: its one-time export, timed apart from the build
     engine = qa.open_index(tmp_path / "idx", settings=qa.Settings())
     assert engine.index.manifest["model"]["name"] == str(tmp_path / "cls-model")
     verify(engine.ask("Which agency will launch the rover?"))

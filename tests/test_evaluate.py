@@ -76,7 +76,6 @@ def test_load_gold_reads_json_lines(tmp_path: Path):
     ('{"id": "x", "answers": []}', "missing question"),
     ('{"question": "q?", "answers": "missiles"}', "'answers' must be a list"),
     ('{"question": "q?", "answers": ["a"], "citations": [{"file": "a.txt"}]}', "'citations'"),
-    ('{"question": "q?", "answers": ["a"]}', "needs at least one citation"),
     ('["q?"]', "expected a JSON object"),
 ])
 def test_malformed_lines_are_named(tmp_path: Path, line: str, message: str):
@@ -112,6 +111,26 @@ def test_summarize_reports_retrieval_answers_and_abstention():
     assert s["hasans_abstained"] == 0.3333 and s["noans_abstained"] == 1.0
     assert s["overall_accuracy"] == 0.5
     assert s["answer_words"] == 3.5
+
+
+def test_questions_without_citations_are_graded_by_content(tmp_path: Path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"question": "What did Japan buy?", "answers": ["Tomahawk missiles"]}\n')
+    asked, = load_gold(path)
+    assert asked.answerable and not asked.citations
+    def passage(text: str) -> dict:
+        return {"file": "b.txt", "paragraph": 2, "text": text}
+
+    found = result(asked, "The deal covers the missiles.", 0.9,
+                   context="Japan bought 400 Tomahawk missiles. The deal covers the missiles.")
+    found.answer["passages"] = [passage("Nothing here."), passage("Japan bought 400 Tomahawk missiles.")]
+    missed = result(gold("m", citations=()), "Cruise ships.", 0.9)
+    missed.answer["passages"] = [passage("Cruise ships sail.")]
+    s = summarize([found, missed])
+    assert s["graded_by_content"] == 2
+    assert (s["hit1"], s["hit3"]) == (0.0, 0.5)                  # a passage is found when it holds a gold answer
+    assert s["citation_accuracy"] == 0.5                         # the answer's sentence holds one
+    assert (s["answer_accuracy"], s["context_accuracy"]) == (0.0, 0.5)
 
 
 def test_short_answers_are_scored_on_the_span_and_on_their_sentence():

@@ -213,18 +213,18 @@ def test_bad_documents_are_one_warning_each_and_the_rest_is_indexed(tmp_path: Pa
     with zipfile.ZipFile(corpus / "notword.docx", "w") as archive:
         archive.writestr("hello.txt", "a zip, but not a Word document")
     (corpus / "empty.html").write_text("<html><head><title>Nothing</title></head></html>", encoding="utf-8")
-    with (corpus / "huge.pdf").open("wb") as handle:  # 200 MB, sparse: skipped by size before it is read
-        handle.truncate(200_000_000)
+    with (corpus / "huge.pdf").open("wb") as handle:  # 200 MiB, sparse: skipped by size before it is read
+        handle.truncate(200 << 20)
     warnings: list[str] = []
-    report = build([corpus], tmp_path / "index", fake_encoder, max_file_bytes=10_000_000,
-                   max_document_bytes=100_000_000, warn=warnings.append)
+    report = build([corpus], tmp_path / "index", fake_encoder, max_file_bytes=10 << 20,
+                   max_document_bytes=100 << 20, warn=warnings.append)
     assert report.files == 1
     assert len(warnings) == 8  # one each
     assert all(w.startswith("skipped ") for w in warnings)
     joined = "\n".join(warnings)
     assert "locked.pdf: encrypted PDF" in joined
     assert "scan.pdf: no text layer; OCR is not supported" in joined
-    assert "huge.pdf: 200.0 MB is over the 100 MB limit (QA_MAX_DOCUMENT_MB)" in joined
+    assert "huge.pdf: 200.0 MiB is over the 100 MiB limit (QA_MAX_DOCUMENT_MB)" in joined
     assert "empty.html: no text in the page's body" in joined
     for name in ("truncated.pdf", "garbage.pdf", "broken.docx", "notword.docx"):
         assert f"{name}: " in joined

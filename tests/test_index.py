@@ -13,6 +13,7 @@ from qa import index as index_module
 from qa.corpus import split_paragraphs
 from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
 from qa.index import Index, build, contexts, title_from_name
+from qa.settings import MIB
 
 
 def test_build_writes_a_self_describing_generation(tiny_index: Path):
@@ -285,14 +286,15 @@ def test_hard_inputs_are_skipped_or_decoded_and_the_rest_is_answerable(tmp_path,
     (corpus / "latin 1 é.txt").write_bytes("Le café est très chaud à Montréal.".encode("latin-1"))
     (corpus / "empty.txt").write_text("")
     (corpus / "sub" / "loop").symlink_to(corpus, target_is_directory=True)
-    (corpus / "huge.txt").write_bytes(b"Some words in a sentence. " * 2_000_000)  # 52 MB of real text
+    (corpus / "huge.txt").write_bytes(b"Some words in a sentence. " * 2_000_000)  # 49.6 MiB of real text
     (corpus / "名前 with spaces.md").write_text("Mount Fuji is the highest mountain in Japan.\n")
     seen: list[str] = []
-    limit = int(qa.Settings().max_file_mb * 1e6)
+    limit = int(qa.Settings().max_file_mb * MIB)
+    assert limit == 10 * 1024 * 1024  # sizes in MiB, as `ls -lh` shows them: 10.4 MB (9.9M) is under it
     report = build([corpus], tmp_path / "idx", fake_encoder, max_file_bytes=limit, warn=seen.append)
     assert report.files == 2
     assert len(seen) == 4 and all("\n" not in line for line in seen)
-    assert any("huge.txt: 52.0 MB is over the 10 MB limit" in w for w in seen)
+    assert any("huge.txt: 49.6 MiB is over the 10 MiB limit (QA_MAX_FILE_MB)" in w for w in seen)
     engine = qa.open_index(tmp_path / "idx", encoder=fake_encoder)
     answer = engine.ask("What is the highest mountain in Japan?")
     assert answer.span.citation.file == "名前 with spaces.md"
@@ -523,3 +525,21 @@ def test_vectors_streamed_in_small_blocks_make_the_same_index_and_leave_no_files
         rows = list(range(whole.faiss(kind).ntotal))
         assert np.array_equal(whole.dense_vectors(kind, rows), blocks.dense_vectors(kind, rows))
     assert not [p.name for p in blocks.generation.iterdir() if p.name.endswith(".f32")]
+
+
+def test_a_build_shows_a_bar_from_its_first_file(tiny_corpus: Path, tmp_path: Path, fake_encoder: FakeEncoder):
+    bars: list[tuple[str, int]] = []
+    done: dict[str, int] = {}
+
+    def progress(label: str, total: int):
+        bars.append((label, total))
+
+        def advance(n: int) -> None:
+            done[label] = done.get(label, 0) + n
+
+        return advance
+
+    build([tiny_corpus], tmp_path / "idx", fake_encoder, progress=progress)
+    assert bars[0] == ("Reading 2 files", 2)  # before anything is read: reading and extracting are work too
+    assert bars[1][0].startswith("Embedding 6 paragraphs of 2 files")
+    assert done == {label: total for label, total in bars}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,7 +107,8 @@ def test_answers_citations_and_scores_match_the_sentence_transformers_path(seeds
     onnx_encoder = load_query_encoder("all-MiniLM-L6-v2", fingerprint)
     assert isinstance(onnx_encoder, OnnxEncoder)
     fast = qa.open_index(seeds_index, settings=settings, encoder=onnx_encoder)
-    for question in [q.split("\t")[0] for q in varied_texts() if q.strip()][-60:] + ["what did Japan buy?"]:
+    asked = [q.split("\t")[0] for q in varied_texts() if re.search(r"\w", q)]  # "?" is refused before either
+    for question in asked[-60:] + ["what did Japan buy?"]:
         a, b = reference.ask(question, top_k=10, min_score=0.0), fast.ask(question, top_k=10, min_score=0.0)
         assert (a.span is None) == (b.span is None)
         if a.span and b.span:

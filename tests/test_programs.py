@@ -81,6 +81,34 @@ def test_qa_mcp_answers_over_stdio_and_survives_a_bad_call(seeds_index: Path, ca
     anyio.run(session)
 
 
+def test_qa_mcp_answers_every_request_piped_before_stdin_closes(seeds_index: Path, cache: Path):
+    def call(number: int, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                "params": {"name": tool, "arguments": arguments}}
+
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "pipe", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        call(2, "ask", {"question": JAPAN}),
+        call(3, "search", {"query": "Tomahawk missiles", "top_k": 1}),
+        call(4, "info", {}),
+        call(5, "ask", {"question": "???"}),
+    ]
+    piped = "".join(json.dumps(request) + "\n" for request in requests)
+    done = subprocess.run([sys.executable, "-m", "qa", "mcp", "--index", str(seeds_index)], input=piped,
+                          capture_output=True, text=True, timeout=300, env=environment(cache))
+    assert done.returncode == 0, done.stderr
+    replies = {reply["id"]: reply for reply in map(json.loads, done.stdout.splitlines())}
+    assert sorted(replies) == [1, 2, 3, 4, 5]
+    verify(replies[2]["result"]["structuredContent"]["answer"])
+    assert replies[3]["result"]["structuredContent"]["result"][0]["file"] == "000_9ccf596f5a5ca5a0.txt"
+    assert replies[4]["result"]["structuredContent"]["files"] == 2
+    assert replies[5]["result"]["isError"]
+    assert replies[5]["result"]["content"][0]["text"] == "the question '???' has no words to look for"
+
+
 @pytest.fixture
 def http_server(seeds_index: Path, cache: Path) -> Iterator[str]:
     """`qa serve` on a free port (it binds port 0 and says which it took); its base URL."""
