@@ -70,9 +70,9 @@ def squad(squad_file: Path, every: int, reader: Reader, folder: Path | None) -> 
 
 
 def seeds(index: Path, reader: Reader, folder: Path | None) -> dict:
-    from qa.pipeline import QA
+    from qa.pipeline import open_index
 
-    engine = QA.open(replace(Settings.from_env(), index=index))
+    engine = open_index(index, replace(Settings.from_env(), index=index))
     use_model(engine, reader, folder)
     out = {}
     for gold in SEEDS:
@@ -86,8 +86,8 @@ def seeds(index: Path, reader: Reader, folder: Path | None) -> dict:
                      "contains_gold": at["answer_accuracy"], "contains_gold_all": everything["answer_accuracy"],
                      "confidence_auc": at["confidence_auc"], "warm_p50_ms": at["latency_p50_ms"]}
     answer = engine.ask(QUESTION, reader=reader, min_score=0.0)
-    best = answer.answer
-    out["japan"] = {"answer": best.text if best else None, "confidence": round(answer.confidence, 3),
+    best = answer.span
+    out["japan"] = {"answer": best.text if best else None, "confidence": round(best.score, 3) if best else None,
                     "threshold": engine.threshold(reader)}
     return out
 
