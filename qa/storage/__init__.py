@@ -1,0 +1,19 @@
+"""Where an index lives: the local folder of today, or a Milvus server.
+
+    >>> from qa.storage import build, open_index
+    >>> build([Path("seeds")], Path("index"), encoder)         # doctest: +SKIP
+    >>> open_index(Path("index")).manifest["counts"]            # doctest: +SKIP
+    {'files': 2, 'paragraphs': 38, 'sentences': 71}
+
+One module per concern: `manifest` (what an index says of itself), `folder` (the local
+folder's layout and atomic publishing), `local` (reading a generation: SQLite FTS5 and FAISS),
+`builder` (documents to a generation).
+"""
+
+from qa.storage.builder import BuildReport, Embedding, build, contexts, title_from_name, with_context
+from qa.storage.folder import exists
+from qa.storage.local import Index
+from qa.storage.manifest import FORMAT_VERSION, VECTORS
+
+__all__ = ["BuildReport", "Embedding", "FORMAT_VERSION", "Index", "VECTORS", "build", "contexts", "exists",
+           "title_from_name", "with_context"]
