@@ -36,7 +36,6 @@ from qa.formats import DERIVED, TextLayer
 from qa.settings import APPROX_MIN_VECTORS
 from qa.storage.folder import (
     BUILDING,
-    CURRENT,
     claim,
     exists,
     locked,
@@ -58,6 +57,7 @@ from qa.storage.manifest import (
     rows_of,
     write_json,
 )
+from qa.storage.milvus import Remote, remote_store
 from qa.types import Paragraph
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ class Embedding:
     status: Callable[[str], None] | None = None
     approx_min_vectors: int = APPROX_MIN_VECTORS
     float32: bool = False
+    keep_staged: bool = False  # leave each kind's vectors staged, unindexed, for a remote store to upload
 
     @property
     def chunking(self) -> dict[str, Any]:
@@ -162,7 +163,8 @@ def contexts(name: str, paragraphs: Sequence[Paragraph], titles: Sequence[str] |
 def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: bool = False,
           max_file_bytes: int | None = None, max_document_bytes: int | None = None, warn: Warn | None = None,
           progress: ProgressFactory | None = None, status: Warn | None = None,
-          one_pass: bool = False, approx_min_vectors: int = APPROX_MIN_VECTORS, float32: bool = False) -> BuildReport:
+          one_pass: bool = False, approx_min_vectors: int = APPROX_MIN_VECTORS, float32: bool = False,
+          store: str | None = None) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``folder``, incrementally.
 
     Files whose bytes are unchanged since the index in ``folder`` was built keep
@@ -185,6 +187,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         one_pass, float32: see `Embedding`.
         approx_min_vectors: from this many vectors of one kind on, they get an approximate
             index (see `qa.dense.plan`); fewer get an exact one.
+        store: where the index lives: None for what ``folder`` records (the folder itself for a
+            new one), ``milvus://HOST:PORT[/DB]`` or a Milvus Lite ``.db`` file (`qa.storage.milvus`).
 
     Raises:
         BadInput: a path is missing or inside ``folder``, nothing indexable was found, or
@@ -209,11 +213,13 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
     claim(folder)
     with locked(folder):
         remove_unpublished(folder)
-        how = Embedding(one_pass, status, approx_min_vectors, float32)
+        remote = remote_store(folder, store)
+        how = Embedding(one_pass, status, approx_min_vectors, float32, keep_staged=remote is not None)
         previous = None if rebuild else _reusable(folder, encoder, note, how.chunking)
         try:
             stale = _changed_extractors(previous, documents, extractors, note)
-            return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale, how)
+            return _update(folder, paths, documents, encoder, previous, progress, warnings, extractors, stale, how,
+                           remote)
         finally:
             if previous:
                 previous.close()
@@ -237,8 +243,9 @@ def _changed_extractors(previous: Index | None, documents: list[Document], extra
 
 def _update(folder: Path, paths: Sequence[Path], documents: list[Document], encoder: Encoder,
             previous: Index | None, progress: ProgressFactory | None, warnings: list[str],
-            extractors: dict[str, str], stale: set[str], how: Embedding) -> BuildReport:
-    """Write and publish a new generation, unless nothing changed since ``previous``.
+            extractors: dict[str, str], stale: set[str], how: Embedding, remote: Remote | None = None) -> BuildReport:
+    """Write and publish a new generation, unless nothing changed since ``previous``: in ``folder``,
+    or staged there and published in a ``remote`` store.
 
     A file is unchanged when its bytes are, its format's extractor is (``stale`` lists the
     formats whose extractor changed) and, for a derived format, its text layer is too.
@@ -267,10 +274,15 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
     try:
         counts = _write(generation, roots, documents, encoder, previous, set(changes["unchanged"]), progress,
                         extractors, how)
-        publish(folder, generation)
+        if remote is None:
+            publish(folder, generation)
+        else:
+            remote.publish(generation)
     except BaseException:
         remove_generation(generation)
         raise
+    if remote is not None:  # what was staged here now lives in the store
+        remove_generation(generation)
     files, paragraphs, sentences, embedded = counts
     return BuildReport(folder, files, paragraphs, sentences, warnings, changes, written=True, embedded=embedded)
 
@@ -282,7 +294,7 @@ def _extracted(folder: Path | None, extractors: dict[str, str]) -> Iterator[Reus
     read, before the build takes its lock: whatever it holds is checked against the file's hash
     and the extractor, and the build compares every layer with the one it replaces."""
     try:
-        index = Index.open(folder) if folder is not None and (folder / CURRENT).is_file() else None
+        index = Index.open(folder) if folder is not None and exists(folder) else None
     except QAError:  # damaged, old or not an index at all: the build itself says so
         index = None
     if index is None:
@@ -363,7 +375,7 @@ def _refresh_stats(index: Index, documents: list[Document]) -> None:
     files = [{**entry, **_stat(paths[entry["name"]])} for entry in index.manifest["files"]]
     if files != index.manifest["files"]:
         index.manifest["files"] = files
-        write_json(index.generation / "manifest.json", index.manifest)
+        index.save_manifest()
 
 
 def _stat(path: Path) -> dict[str, Any]:
@@ -441,6 +453,11 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         encoder.dimension
     structures = {}
     for kind in VECTORS:
+        if how.keep_staged:  # a store that indexes vectors itself (Milvus) reads them from the staged files
+            structures[kind] = dense.Plan()
+            if kind not in staged.files and next_id[rows_of(kind)]:
+                staged.put(kind, [], np.zeros((0, dimension), np.float32))
+            continue
         vectors = staged.files[kind] if kind in staged.files else np.zeros((next_id[rows_of(kind)], dimension),
                                                                            np.float32)
         structures[kind] = dense.plan(len(vectors), how.approx_min_vectors)
@@ -458,7 +475,7 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
         "counts": {"files": len(documents), "paragraphs": next_id["paragraphs"],
                    "sentences": next_id["sentences"], "copies": next_id["paragraphs"] - len(canonical)},
         "dense": {kind: how.to_dict() for kind, how in structures.items()},
-        "artifacts": {name: checksum(generation / name) for name in ARTIFACTS},
+        "artifacts": {} if how.keep_staged else {name: checksum(generation / name) for name in ARTIFACTS},
     }
     if previous is not None and "calibration" in previous.manifest:
         manifest["calibration"] = previous.manifest["calibration"]
@@ -529,9 +546,7 @@ def _split(document: Document) -> list[Row]:
 def _carried_rows(previous: Index, name: str) -> list[Row]:
     """An unchanged file's rows from the previous index, with their old ids for the vectors."""
     rows: list[Row] = []
-    records = previous.db.execute(
-        "SELECT p.id, p.number, p.start, p.end, p.line, p.heading, p.text, p.context, f.format FROM paragraphs p "
-        "JOIN files f ON f.id = p.file_id WHERE f.name = ? ORDER BY p.id", (name,)).fetchall()
+    records = previous.file_rows(name)
     matched = _matched(records[0][8] if records else "text")
     sentences = previous.sentences([r[0] for r in records])
     by_paragraph: dict[int, list[SentenceRow]] = {}

@@ -35,6 +35,7 @@ from qa.storage.manifest import ARTIFACTS, STAGED, fsync_dir, replace_text, writ
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
+STORE = "store.json"  # in a folder whose index lives elsewhere (Milvus): where, and under what name
 MARKER = "qa-index.json"
 # The mark's own version is the folder layout's (this file, CURRENT, PREVIOUS, .lock, generations),
 # not the generations' format, which each manifest carries.
@@ -192,7 +193,7 @@ def exists(folder: Path) -> bool:
     Raises:
         BadInput: ``folder`` holds files that qa did not make, so no index can be built there.
     """
-    if (folder / CURRENT).is_file():
+    if (folder / CURRENT).is_file() or (folder / STORE).is_file():
         return True
     if folder.is_dir():
         marked(folder)

@@ -31,7 +31,7 @@ from qa import dense, lexical
 from qa.errors import IndexCorrupt, IndexMissing
 from qa.formats import Page, Region, TextLayer
 from qa.formats.base import page_of
-from qa.storage.folder import CURRENT, claim, exists, marked, names_generation, pointed
+from qa.storage.folder import CURRENT, STORE, claim, exists, marked, names_generation, pointed
 from qa.storage.manifest import ARTIFACTS, FORMAT_VERSION, VECTORS, checksum, rows_of, write_json
 from qa.types import Paragraph, Sentence
 
@@ -102,6 +102,10 @@ class Index:
         """
         if not exists(folder):
             raise IndexMissing(f"no index in {folder}; build one with `qa index`")
+        if (folder / STORE).is_file():  # the folder records an index that lives in Milvus
+            from qa.storage.milvus import MilvusIndex
+
+            return MilvusIndex.open(folder)  # type: ignore[return-value]
         name = pointed(folder, CURRENT)
         if not names_generation(folder, name):
             marked(folder)  # someone's own folder, with a file named CURRENT, is not a damaged index
@@ -170,28 +174,8 @@ class Index:
         return problems
 
     def stale(self, deep: bool = False) -> list[str]:
-        """Indexed source files that changed or disappeared since the build.
-
-        Args:
-            deep: compare content hashes; otherwise size and modification time only (cheap
-                enough to run before every question).
-        """
-        import hashlib
-
-        changed = []
-        for entry in self.manifest["files"]:
-            path = Path(entry["path"])
-            try:
-                info = path.stat()
-            except OSError:
-                changed.append(f"{entry['name']}: missing since the index was built")
-                continue
-            if deep:
-                if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
-                    changed.append(f"{entry['name']}: changed since the index was built")
-            elif (info.st_size, info.st_mtime_ns) != (entry["size"], entry["mtime_ns"]):
-                changed.append(f"{entry['name']}: changed since the index was built")
-        return changed
+        """Indexed source files that changed or disappeared since the build (see `stale`)."""
+        return stale(self.manifest, deep)
 
     def faiss(self, kind: str) -> Any:
         if kind not in self._faiss:
@@ -314,9 +298,34 @@ class Index:
 
     def store_calibration(self, calibration: dict[str, Any]) -> None:
         """Save a calibrated abstention threshold in the manifest, for `qa ask` to use."""
-        claim(self.folder)
         self.manifest["calibration"] = calibration
+        self.save_manifest()
+
+    def save_manifest(self) -> None:
+        """Write ``manifest`` as it now is over the generation's (new file stats, a calibration)."""
+        claim(self.folder)
         write_json(self.generation / "manifest.json", self.manifest)
+
+    @property
+    def generation_name(self) -> str:
+        """The name of the generation open here: a build publishes another under a new name."""
+        return self.generation.name
+
+    def load(self) -> None:
+        """Read every vector structure now (a server does, before the next build can remove them)."""
+        for kind in VECTORS:
+            self.faiss(kind)
+
+    def file_rows(self, name: str) -> list[tuple[int, int, int, int, int, int, str, str, str]]:
+        """A file's paragraphs as stored: id, number, start, end, line, heading, text, context, format."""
+        return self.db.execute(
+            "SELECT p.id, p.number, p.start, p.end, p.line, p.heading, p.text, p.context, f.format FROM paragraphs p "
+            "JOIN files f ON f.id = p.file_id WHERE f.name = ? ORDER BY p.id", (name,)).fetchall()
+
+    def paragraph_ids(self) -> dict[tuple[str, int], int]:
+        """Every paragraph's id by (file, number)."""
+        return {(name, number): pid for name, number, pid in self.db.execute(
+            "SELECT f.name, p.number, p.id FROM paragraphs p JOIN files f ON f.id = p.file_id")}
 
     def is_live(self) -> bool:
         """Whether this is still the generation CURRENT names: False once a build has published
@@ -326,3 +335,27 @@ class Index:
     def close(self) -> None:
         self.db.close()
 
+
+def stale(manifest: dict[str, Any], deep: bool = False) -> list[str]:
+    """Indexed source files that changed or disappeared since the build, by the manifest's record.
+
+    Args:
+        deep: compare content hashes; otherwise size and modification time only (cheap
+            enough to run before every question).
+    """
+    import hashlib
+
+    changed = []
+    for entry in manifest["files"]:
+        path = Path(entry["path"])
+        try:
+            info = path.stat()
+        except OSError:
+            changed.append(f"{entry['name']}: missing since the index was built")
+            continue
+        if deep:
+            if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+                changed.append(f"{entry['name']}: changed since the index was built")
+        elif (info.st_size, info.st_mtime_ns) != (entry["size"], entry["mtime_ns"]):
+            changed.append(f"{entry['name']}: changed since the index was built")
+    return changed
