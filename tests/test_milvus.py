@@ -66,6 +66,15 @@ def _corpus_with_copy(tmp_path: Path) -> Path:
     return root
 
 
+def test_both_backends_implement_every_member_of_the_interface():
+    from qa.storage.base import Store
+
+    members = [name for name in vars(Store) if not name.startswith("_")]
+    assert "lexical_search" in members and "generation_name" in members
+    for backend in (Index, milvus.MilvusIndex):
+        assert [name for name in members if not hasattr(backend, name) and name not in ("folder", "manifest")] == []
+
+
 def test_the_folder_records_the_store_and_holds_no_index_files(tmp_path, tiny_corpus, fake_encoder, server):
     build([tiny_corpus], tmp_path / "idx", fake_encoder, store=server)
     assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == [".lock", "qa-index.json", "store.json"]
