@@ -29,6 +29,7 @@ import json
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -97,9 +98,12 @@ def connect(address: Address) -> Any:
         StoreUnavailable: the server does not answer, or is older than BM25 full-text search.
     """
     import logging
+    import os
 
-    # pymilvus logs each failed call and its fallbacks at ERROR/WARNING on stderr: qa says one line itself.
+    # pymilvus logs each failed call and its fallbacks at ERROR/WARNING on stderr, and gRPC's core
+    # logs a server's refusal of its keepalive pings (Milvus Lite's): qa says what matters in one line.
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from pymilvus import MilvusClient
     except ImportError:  # pragma: no cover - a dependency of qa
@@ -352,12 +356,24 @@ def _upload(client: Any, prefix: str, generation: Path, manifest: dict[str, Any]
         blobs += _blobs(name, "text", text) + _blobs(name, "layout", json.dumps(
             {"format": fmt, "pages": pages, "regions": regions}, ensure_ascii=False))
     db.close()
-    blobs += _blobs("", "manifest", json.dumps(manifest, ensure_ascii=False))
+    blobs += _blobs(_version(), "manifest", json.dumps(manifest, ensure_ascii=False))
     for i, blob in enumerate(blobs):
         blob["id"] = i
     _insert(client, f"{prefix}_files", blobs)
     for part in ("files", "terms", "paragraphs", "sentences"):
         client.flush(f"{prefix}_{part}")
+
+
+def _version() -> str:
+    """A manifest's name among its blobs: a replacement is written beside the one it replaces, under a
+    later name, before that is deleted, so a reader always finds one whole (`_manifest`)."""
+    return f"{time.time_ns():020d}"
+
+
+def _manifest(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    latest = max(r["name"] for r in rows)
+    return json.loads("".join(r["data"] for r in sorted((r for r in rows if r["name"] == latest),
+                                                        key=lambda r: r["part"])))
 
 
 def _fits(text: str) -> str:
@@ -377,6 +393,7 @@ class MilvusIndex:
         self.generation = Path(self.prefix)  # a name, like a local generation's folder
         self._layers: dict[str, TextLayer] = {}
         self._tokenizer = sqlite3.connect(":memory:", check_same_thread=False)
+        self._tokenizing = threading.Lock()  # `qa serve` asks from several threads; the table is one
         lexical.create(self._tokenizer, "words")
         self._tokenizer.execute("CREATE VIRTUAL TABLE temp.words_tokens USING fts5vocab(main, words, instance)")
 
@@ -397,10 +414,8 @@ class MilvusIndex:
             client.close()
             raise IndexMissing(f"no index {known['name']} in {known['uri']}; build one with `qa index`")
         try:
-            text = "".join(r["data"] for r in sorted(client.query(files, filter='kind == "manifest"',
-                                                                   output_fields=["part", "data"], limit=LIMIT),
-                                                      key=lambda r: r["part"]))
-            manifest = json.loads(text)
+            manifest = _manifest(client.query(files, filter='kind == "manifest"',
+                                              output_fields=["name", "part", "data"], limit=LIMIT))
         except Exception:
             client.close()
             raise IndexCorrupt(f"index {known['name']} in {known['uri']} has no readable manifest; rebuild it "
@@ -469,11 +484,12 @@ class MilvusIndex:
     def _query_tokens(self, words: Sequence[str]) -> dict[str, list[str]]:
         """Each word as FTS5 tokenizes it for matching (stemmed)."""
         out: dict[str, list[str]] = {}
-        for word in words:
-            self._tokenizer.execute("DELETE FROM words")
-            self._tokenizer.execute("INSERT INTO words(rowid, text) VALUES (1, ?)", (word,))
-            out[word] = [t for (t,) in self._tokenizer.execute(
-                "SELECT term FROM temp.words_tokens ORDER BY offset")]
+        with self._tokenizing:
+            for word in words:
+                self._tokenizer.execute("DELETE FROM words")
+                self._tokenizer.execute("INSERT INTO words(rowid, text) VALUES (1, ?)", (word,))
+                out[word] = [t for (t,) in self._tokenizer.execute(
+                    "SELECT term FROM temp.words_tokens ORDER BY offset")]
         return out
 
     def lexical_search(self, kind: str, question: str, k: int,
@@ -626,7 +642,7 @@ class MilvusIndex:
         collection = self.files_collection
         old = [r["id"] for r in self._query("files", 'kind == "manifest"', ["part"])]
         top = max(r["id"] for r in self._query("files", "", ["part"]))
-        blobs = _blobs("", "manifest", json.dumps(self.manifest, ensure_ascii=False))
+        blobs = _blobs(_version(), "manifest", json.dumps(self.manifest, ensure_ascii=False))
         for i, blob in enumerate(blobs):
             blob["id"] = top + 1 + i
         self.client.insert(collection, blobs)
