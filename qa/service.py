@@ -65,6 +65,7 @@ def describe(engine: QA) -> dict[str, Any]:
         "chunks": counts["paragraphs"] + counts["sentences"],  # embedded units: paragraphs and sentences
         "dense": manifest["dense"],  # per kind of vector: flat (exact) or ivf_flat with its nlist and nprobe
         "corpus": manifest["corpus"],
+        **({"store": manifest["store"]["uri"]} if "store" in manifest else {}),  # an index in Milvus
         "reader": reader,
         "min_score": engine.min_score,
         "calibrated": manifest.get("calibration", {}).get("reader", Reader.heuristic.value) == reader,
