@@ -215,13 +215,24 @@ def test_a_stopped_server_is_one_line_for_a_question_too(tmp_path, tiny_corpus, 
         Index.open(folder)
 
 
+def test_a_local_index_moves_into_milvus_without_embedding_again(tmp_path, tiny_corpus, fake_encoder, server):
+    folder = tmp_path / "idx"
+    build([tiny_corpus], folder, fake_encoder)
+    before = QA(Index.open(folder), Settings(), encoder=fake_encoder).ask("Who walked on the Moon?").to_dict()
+    report = build([tiny_corpus], folder, fake_encoder, store=server)
+    assert report.written and report.embedded == 0
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", "qa-index.json", "store.json"]
+    index = Index.open(folder)
+    assert isinstance(index, milvus.MilvusIndex)
+    assert QA(index, Settings(), encoder=fake_encoder).ask("Who walked on the Moon?").to_dict() == before
+
+
 def test_a_folder_keeps_the_store_it_was_built_in(tmp_path, tiny_corpus, fake_encoder, server):
-    build([tiny_corpus], tmp_path / "local", fake_encoder)
-    with pytest.raises(BadInput, match="holds a local index"):
-        build([tiny_corpus], tmp_path / "local", fake_encoder, store=server)
     build([tiny_corpus], tmp_path / "remote", fake_encoder, store=server)
     with pytest.raises(BadInput, match="give a new folder for a local index"):
         build([tiny_corpus], tmp_path / "remote", fake_encoder, store="local")
+    with pytest.raises(BadInput, match="give a new folder for another store"):
+        build([tiny_corpus], tmp_path / "remote", fake_encoder, store=str(tmp_path / "other.db"))
 
 
 def test_a_milvus_lite_file_is_a_store_too(tmp_path, tiny_corpus, fake_encoder):

@@ -223,6 +223,8 @@ def build(paths: Sequence[Path], folder: Path, encoder: Encoder, *, rebuild: boo
         finally:
             if previous:
                 previous.close()
+            if remote:
+                remote.close()
 
 
 def _changed_extractors(previous: Index | None, documents: list[Document], extractors: dict[str, str],
@@ -264,8 +266,9 @@ def _update(folder: Path, paths: Sequence[Path], documents: list[Document], enco
         "removed": sorted(set(old) - {d.name for d in documents}),
     }
     roots = [str(Path(p).resolve()) for p in paths]
+    moving = remote is not None and previous is not None and "store" not in previous.manifest  # local to Milvus
     if previous and not (changes["added"] or changes["updated"] or changes["removed"]) \
-            and previous.manifest["corpus"] == roots:
+            and previous.manifest["corpus"] == roots and not moving:
         counts = previous.manifest["counts"]
         _refresh_stats(previous, documents)
         return BuildReport(folder, counts["files"], counts["paragraphs"], counts["sentences"],

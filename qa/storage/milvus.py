@@ -25,6 +25,7 @@ tokenized the same way; Milvus ranks them with its own BM25 (see docs/milvus.md 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -40,8 +41,8 @@ from qa import lexical
 from qa.errors import BadInput, IndexCorrupt, IndexMissing, StoreUnavailable
 from qa.formats import Page, Region, TextLayer
 from qa.formats.base import page_of
-from qa.storage.folder import STORE, claim
-from qa.storage.manifest import FORMAT_VERSION, VECTORS, rows_of, write_json
+from qa.storage.folder import CURRENT, PREVIOUS, STORE, claim, remove_unpublished
+from qa.storage.manifest import FORMAT_VERSION, STAGED, VECTORS, rows_of, write_json
 from qa.types import Paragraph, Sentence
 
 if TYPE_CHECKING:
@@ -159,6 +160,10 @@ class Remote:
             _point(self.client, f"{self.name}_previous", live)
         write_json(self.folder / STORE, {"uri": self.address.uri, "name": self.name})
         self._drop_orphans()
+        for pointer in (CURRENT, PREVIOUS):  # a local index that moved here: the folder now records the store
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / pointer).unlink()
+        remove_unpublished(self.folder)
 
     def _drop_orphans(self) -> None:
         """Drop this index's collections that neither alias leads to: old generations, killed builds'."""
@@ -181,8 +186,6 @@ def remote_store(folder: Path, store: str | None) -> Remote | None:
             holds a local index and a store is asked for.
         StoreUnavailable: the server cannot be used.
     """
-    from qa.storage.folder import CURRENT
-
     known = recorded(folder)
     if store is None or store == "local":
         if known and store == "local":
@@ -194,8 +197,8 @@ def remote_store(folder: Path, store: str | None) -> Remote | None:
             raise BadInput(f"{folder} holds an index in {known['uri']}, not {address.uri}; "
                            "give a new folder for another store")
         return Remote(folder, address, known["name"])
-    if (folder / CURRENT).is_file():
-        raise BadInput(f"{folder} holds a local index; give a new folder for an index in {address.uri}")
+    # A local index moves: its rows and vectors are carried into the store, nothing is embedded again,
+    # and its generations are removed from the folder once the store has published them (`publish`).
     return Remote(folder, address, "qa_" + secrets.token_hex(4))
 
 
@@ -311,7 +314,7 @@ def _upload(client: Any, prefix: str, generation: Path, manifest: dict[str, Any]
     counts = manifest["counts"]
 
     def vectors(kind: str) -> np.ndarray:
-        path = generation / f".{kind}.f32"
+        path = generation / STAGED[kind]
         rows = counts[rows_of(kind)]
         if not rows:
             return np.zeros((0, dimension), np.float32)
