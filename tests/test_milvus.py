@@ -241,3 +241,19 @@ def test_a_milvus_lite_file_is_a_store_too(tmp_path, tiny_corpus, fake_encoder):
     build([tiny_corpus], tmp_path / "idx", fake_encoder, store=str(tmp_path / "qa.db"))
     hit = QA(Index.open(tmp_path / "idx"), Settings(), encoder=fake_encoder).search("Who walked on the Moon?")[0]
     assert hit.citation.file == "space/moon.md"
+
+
+def test_serve_and_mcp_follow_a_rebuild_in_milvus(tmp_path, tiny_corpus, fake_encoder, server):
+    from qa.service import Service
+
+    folder = tmp_path / "idx"
+    build([tiny_corpus], folder, fake_encoder, store=server)
+    service = Service(Settings(index=folder))  # what `qa serve` and `qa mcp` answer through
+    assert service.ask("Who walked on the Moon?")["answer"]["file"] == "space/moon.md"
+    first = service.generation
+    (tiny_corpus / "mars.txt").write_text("Mars\n\nNobody has walked on Mars yet.\n", encoding="utf-8")
+    build([tiny_corpus], folder, fake_encoder, rebuild=True)
+    answer = service.ask("Who walked on Mars?", top_k=1)
+    assert service.generation != first and answer["passages"][0]["file"] == "mars.txt"
+    assert service.show("space/moon.md:¶3")["text"].startswith("Neil Armstrong")
+    assert service.info()["store"] == server
