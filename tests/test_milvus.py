@@ -207,6 +207,14 @@ def test_an_unusable_store_is_one_line_and_exit_2(tmp_path, tiny_corpus, fake_en
     assert len([line for line in result.output.splitlines() if line.strip()]) == 1
 
 
+@pytest.mark.parametrize(("version", "needed"), [
+    ("v2.4.13", "Milvus 2.5"), ("v2.5.4", None), ("2.6.0", None), ("milvus_lite-2.4.12", "Milvus Lite 3.0"),
+    ("milvus_lite-3.2.2", None),
+])
+def test_a_server_older_than_bm25_search_is_refused(version, needed):
+    assert milvus.too_old(version) == needed
+
+
 def test_a_stopped_server_is_one_line_for_a_question_too(tmp_path, tiny_corpus, fake_encoder, server):
     folder = tmp_path / "idx"
     build([tiny_corpus], folder, fake_encoder, store=server)

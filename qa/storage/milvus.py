@@ -115,14 +115,21 @@ def connect(address: Address) -> Any:
     except Exception as exc:  # pymilvus raises its own MilvusException, or grpc's errors, or OSError
         reason = " ".join(str(getattr(exc, "message", exc) or type(exc).__name__).split())[:200]
         raise StoreUnavailable(f"cannot reach Milvus at {address.uri}: {reason}") from None
-    numbers = tuple(int(n) for n in re.findall(r"\d+", str(version))[:2])
-    lite = "lite" in str(version)
-    if numbers < (MIN_LITE if lite else MIN_MILVUS):
-        need = "Milvus Lite 3.0" if lite else "Milvus 2.5"
+    need = too_old(str(version))
+    if need:
         client.close()
         raise StoreUnavailable(f"Milvus at {address.uri} is version {version}; qa needs {need} or later "
                                "(BM25 full-text search)")
     return client
+
+
+def too_old(version: str) -> str | None:
+    """The release qa needs, if a server's version (``v2.4.13``, ``milvus_lite-3.2.2``) is older."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+    lite = "lite" in version
+    if numbers < (MIN_LITE if lite else MIN_MILVUS):
+        return "Milvus Lite 3.0" if lite else "Milvus 2.5"
+    return None
 
 
 def recorded(folder: Path) -> dict[str, Any] | None:
