@@ -188,8 +188,7 @@ def name_of(index: Index, target: str) -> str:
 
 
 def _first_paragraph(index: Index, file: str, page: int | None) -> int:
-    rows = index.db.execute("SELECT p.number, p.start FROM paragraphs p JOIN files f ON f.id = p.file_id "
-                            "WHERE f.name = ? ORDER BY p.number", (file,)).fetchall()
+    rows = sorted((row[1], row[2]) for row in index.file_rows(file))
     for number, start in rows:
         if page is None or index.page_of(file, start) == page:
             return int(number)
@@ -198,12 +197,10 @@ def _first_paragraph(index: Index, file: str, page: int | None) -> int:
 
 def _paragraph_holding(index: Index, file: str, span: tuple[int, int]) -> int:
     start, end = span
-    row = index.db.execute("SELECT p.number FROM paragraphs p JOIN files f ON f.id = p.file_id "
-                           "WHERE f.name = ? AND p.start <= ? AND ? <= p.end ORDER BY p.number LIMIT 1",
-                           (file, start, start)).fetchone()
-    if row is None or start > end:
+    holding = sorted(row[1] for row in index.file_rows(file) if row[2] <= start <= row[3])
+    if not holding or start > end:
         raise BadInput(f"{start}-{end} is not inside an indexed paragraph of {file}")
-    return int(row[0])
+    return int(holding[0])
 
 
 def _check(index: Index, file: str, quoted: str, start: int, end: int) -> tuple[str, str]:

@@ -176,7 +176,7 @@ def _build(paths: list[Path] | None, settings: Settings, model: str | None, rebu
     with _bars() as progress:
         report = build_index(paths or [settings.corpus], settings.index, model=model or settings.model,
                              rebuild=rebuild, device=settings.device.value, one_pass=settings.one_pass,
-                             float32=settings.float32,
+                             float32=settings.float32, store=settings.store,
                              warn=lambda message: _say(f"warning: {message}"),
                              status=_say, progress=progress)
     seconds = time.perf_counter() - started
@@ -204,6 +204,7 @@ def index_command(
     device: Annotated[Device | None, typer.Option("--device", help="Where to run the model: auto (CUDA when torch sees a GPU), cpu or cuda [default: auto or $QA_DEVICE]. A GPU runs the float weights, as --float32 does on the CPU; questions answer alike either way.")] = None,
     one_pass: Annotated[bool, typer.Option("--one-pass", help="Pool each sentence's vector in context from its paragraph's pass: faster, slightly less accurate (docs/speed.md) [or QA_ONE_PASS=1].")] = False,
     float32: Annotated[bool, typer.Option("--float32", help="On the CPU, run the model with its float weights rather than int8 ones: the vectors sentence-transformers gives, about half as fast [or QA_FLOAT32=1].")] = False,
+    store: Annotated[str | None, typer.Option("--store", help="Keep the index in Milvus: milvus://HOST:PORT[/DB] or a Milvus Lite file.db; the index folder records it for every other command (docs/milvus.md) [or $QA_STORE].")] = None,
 ) -> None:
     """Index documents (incrementally), or check an index with --verify."""
     settings = _settings(index)
@@ -213,6 +214,8 @@ def index_command(
         settings = replace(settings, one_pass=True)
     if float32:
         settings = replace(settings, float32=True)
+    if store:
+        settings = replace(settings, store=store)
     if verify:
         from qa.index import Index
 

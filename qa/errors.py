@@ -45,6 +45,12 @@ class IndexBusy(QAError):
     """Another process is building the same index."""
 
 
+class StoreUnavailable(QAError):
+    """The store an index lives in (a Milvus server) cannot be reached, or is a version qa cannot use."""
+
+    exit_code = 2
+
+
 class ModelMissing(QAError):
     """A model `qa` ships (the trained reader) is missing or damaged."""
 

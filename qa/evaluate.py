@@ -305,15 +305,14 @@ def run_gold_removed(engine: QA, questions: Sequence[GoldQuestion], *, reader=No
     asked with its gold paragraph removed (`without_paragraph`) and must then be abstained on;
     the others are asked as they are. Questions need exactly one gold citation."""
 
-    ids = dict(engine.index.db.execute(
-        "SELECT f.name || '#' || p.number, p.id FROM paragraphs p JOIN files f ON f.id = p.file_id"))
+    ids = engine.index.paragraph_ids()
     results = []
     for i, gold in enumerate(questions):
         if i % 2 == 0:
             results += run(engine, [gold], reader=reader, min_score=min_score)
             continue
         (file, number), = gold.citations
-        with without_paragraph(engine, ids[f"{file}#{number}"]):
+        with without_paragraph(engine, ids[(file, number)]):
             results += run(engine, [replace(gold, answers=())], reader=reader, min_score=min_score)
     return results
 

@@ -380,7 +380,7 @@ def open_index(folder: str | Path | None = None, settings: Settings | None = Non
 def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None,
                 model: str | None = None, encoder: Encoder | None = None, *, rebuild: bool = False,
                 device: str | None = None, one_pass: bool | None = None, float32: bool | None = None,
-                status: Callable[[str], None] | None = None, **kwargs: Any) -> BuildReport:
+                status: Callable[[str], None] | None = None, store: str | None = None, **kwargs: Any) -> BuildReport:
     """Index documents (default: the settings' corpus) into ``index_dir`` (default ``index/``).
 
     Incremental unless ``rebuild``: unchanged files keep their vectors, and the
@@ -397,6 +397,7 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
             default: the settings'.
         float32: on the CPU, embed with the model's float weights, not int8 ones; default: the settings'.
         status: told in one line about slow steps (the one-time ONNX export).
+        store: where a new index lives (`qa.storage.builder.build`); default: the settings'.
         **kwargs: ``warn`` and ``progress`` callbacks, passed to `qa.index.build`.
     """
     from qa import index as index_module
@@ -419,7 +420,8 @@ def build_index(paths: Sequence[str | Path] | None = None, index_dir: str | Path
                                 max_document_bytes=int(settings.max_document_mb * MIB), status=status,
                                 one_pass=settings.one_pass if one_pass is None else one_pass,
                                 float32=settings.float32 if float32 is None else float32,
-                                approx_min_vectors=settings.approx_min_vectors, **kwargs)
+                                approx_min_vectors=settings.approx_min_vectors, store=store or settings.store,
+                                **kwargs)
     if reason is not None and kwargs.get("warn"):
         kwargs["warn"](f"questions will use sentence-transformers: cannot export to ONNX ({reason})")
     return replace(report, export_seconds=export_seconds)

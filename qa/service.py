@@ -68,6 +68,7 @@ def describe(engine: QA) -> dict[str, Any]:
         "chunks": counts["paragraphs"] + counts["sentences"],
         "dense": manifest["dense"],
         "corpus": manifest["corpus"],
+        **({"store": manifest["store"]["uri"]} if "store" in manifest else {}),  # an index in Milvus
         "reader": reader,
         "min_score": engine.min_score,
         # True only when the threshold in use is one `qa eval --calibrate --store` stored for this reader.
@@ -164,7 +165,7 @@ class Service:
     def generation(self) -> str | None:
         """The name of the generation the last call read; None before the first call."""
         engine = self._engine
-        return engine.index.generation.name if engine is not None else None
+        return engine.index.generation_name if engine is not None else None
 
     def engine(self) -> QA:
         """The engine over the index's live generation: opened, with its model loaded, on the first
@@ -181,7 +182,7 @@ class Service:
             return engine
 
     def _open(self, previous: QA | None) -> QA:
-        from qa.index import VECTORS, Index
+        from qa.index import Index
         from qa.pipeline import QA
 
         index = Index.open(self.settings.index)
@@ -196,8 +197,7 @@ class Service:
                         "run `qa index` to update it")
         # Load everything now, once: the vectors while this generation's files are certain to exist
         # (a second rebuild removes them), and the models before threads could race to load them.
-        for kind in VECTORS:
-            index.faiss(kind)
+        index.load()
         engine.encoder  # noqa: B018
         if self.settings.reader == Reader.trained:
             engine.reader  # noqa: B018

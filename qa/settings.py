@@ -89,6 +89,9 @@ class Settings:
             (``QA_FLOAT32=1``): the vectors sentence-transformers gives, about half as fast.
         approx_min_vectors: from this many vectors of one kind on, a build makes an approximate
             (IVF) index of them instead of an exact one (``QA_APPROX_MIN_VECTORS``).
+        store: where a new index lives (``QA_STORE``): None for the index folder itself,
+            ``milvus://HOST:PORT[/DB]`` or a Milvus Lite ``.db`` file (docs/milvus.md). The folder
+            records it, so every other command finds the index there.
     """
 
     corpus: Path = Path("seeds")
@@ -105,6 +108,7 @@ class Settings:
     one_pass: bool = False
     float32: bool = False
     approx_min_vectors: int = APPROX_MIN_VECTORS
+    store: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

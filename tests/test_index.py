@@ -14,6 +14,7 @@ from qa.corpus import split_paragraphs
 from qa.errors import BadInput, IndexBusy, IndexCorrupt, IndexMissing
 from qa.index import Index, build, contexts, title_from_name
 from qa.settings import MIB
+from qa.storage import builder as storage_build
 
 
 def test_build_writes_a_self_describing_generation(tiny_index: Path):
@@ -483,7 +484,7 @@ def test_an_incremental_build_carries_vectors_out_of_an_approximate_index(tmp_pa
     incremental, fresh = Index.open(folder), Index.open(tmp_path / "fresh")
     assert incremental.manifest["dense"]["sentences"]["type"] == "ivf_flat"
     for kind in index_module.VECTORS:
-        rows = list(range(fresh.manifest["counts"][index_module._rows(kind)]))
+        rows = list(range(fresh.manifest["counts"][index_module.rows_of(kind)]))
         assert (incremental.dense_vectors(kind, rows) == fresh.dense_vectors(kind, rows)).all()
     assert incremental.verify() == []
 
@@ -518,7 +519,7 @@ def test_damage_inside_an_approximate_index_is_caught_by_verify(tmp_path, tiny_c
 def test_vectors_streamed_in_small_blocks_make_the_same_index_and_leave_no_files(tiny_corpus, tmp_path, fake_encoder,
                                                                                  monkeypatch):
     build([tiny_corpus], tmp_path / "whole", fake_encoder)
-    monkeypatch.setattr(index_module, "ENCODE_BLOCK", 2)
+    monkeypatch.setattr(storage_build, "ENCODE_BLOCK", 2)
     build([tiny_corpus], tmp_path / "blocks", fake_encoder)
     whole, blocks = Index.open(tmp_path / "whole"), Index.open(tmp_path / "blocks")
     for kind in index_module.VECTORS:
