@@ -37,7 +37,7 @@ def test_reads_the_short_answer_and_how_likely_each_window_answers(reader):
     first, second = reader.read("Who will launch the rover?", windows)
     assert windows[0][first.start:first.end] == "NASA"
     assert first.logit > second.logit
-    evidence = {"span_score": 10.0, "heuristic": 0.5}
+    evidence = {"span_score": 10.0, "heuristic": 0.5, "margin": 0.0, "agreement": 0.0}
     assert 0 < reader.probability({**evidence, "logit": second.logit}) < reader.probability(
         {**evidence, "logit": first.logit}) < 1
 

@@ -320,8 +320,9 @@ def model_card(card: dict) -> str:
         for name, v in calibration["per_source"].items())
     data = "\n".join(f"- `{name}`: SHA-256 `{digest}`" for name, digest in training["data"].items())
     init = training.get("init")
-    start = (f"the previous shipped reader (`{init}`, itself fine-tuned from {training['base_model']} on the "
-             "even SQuAD dev articles), its int8 weights dequantized (`training.model.from_onnx`)"
+    start = (f"the reader shipped before it (`{init}`, fine-tuned from {training['base_model']} on the "
+             "SQuAD dev and SQuAD 2.0 training articles above), its int8 weights dequantized "
+             "(`training.model.from_onnx`)"
              if init else training["base_model"])
     return f"""# qa reader v{card['format']}
 
@@ -341,7 +342,7 @@ checks the model's SHA-256 against it on load.
 
 ## Data
 
-SHA-256 of each file (the JSON inside each `.gz`'s compression is not what is hashed: the file is):
+SHA-256 of each file as read (of the compressed file, for a `.gz`):
 
 {data}
 

