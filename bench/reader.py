@@ -1,6 +1,6 @@
 """The readers side by side on every figure the trained reader is held to, in one run.
 
-    .venv/bin/python bench/reader.py [--every 1] [--model qa/models/reader] [--json]
+    .venv/bin/python bench/reader.py [--every 1] [--reader trained] [--model qa/models/reader] [--json]
 
 For each reader (``heuristic``, ``trained``), at its default threshold and answering every
 question (``--min-score 0``):
@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="ask every K-th benchmark question of SQuAD")
     parser.add_argument("--model", type=Path, help="a trained reader folder to score instead of the shipped one")
     parser.add_argument("--runs", type=int, default=7, help="cold runs of `qa ask` per reader")
+    parser.add_argument("--reader", type=Reader, action="append", help="score only this reader (repeatable)")
     parser.add_argument("--skip-squad", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -120,7 +121,8 @@ def main() -> None:
     subprocess.run([str(ROOT / ".venv/bin/qa"), "index", "seeds", "--index", str(index)], cwd=ROOT, check=True,
                    capture_output=True)
     report: dict = {"cold_ask_ms": cold(index, args.runs)}
-    for reader in Reader:
+    readers = args.reader or list(Reader)
+    for reader in readers:
         started = time.time()
         report[reader.value] = seeds(index, reader, args.model)
         if not args.skip_squad:
@@ -130,7 +132,7 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     rows = []
-    for reader in Reader:
+    for reader in readers:
         r = report[reader.value]
         for key, value in (("japan", r["japan"]), *((k, r[k]) for k in ("seeds_gold", "seeds_dev")),
                            ("squad", r.get("squad", {}))):
