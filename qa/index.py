@@ -73,7 +73,8 @@ if TYPE_CHECKING:
 # 4: files carry their format, text layer and pages (PDF, HTML, DOCX); extractors in the manifest.
 # 5: paragraphs carry their canonical copy; only canonical copies are in the lexical index.
 # 6: a vector file may be an IVF (approximate) index; the manifest's "dense" says which, per kind.
-FORMAT_VERSION = 6
+# 7: pages say whether their text was read with OCR.
+FORMAT_VERSION = 7
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 LOCK = ".lock"
@@ -93,7 +94,9 @@ STAGED = {kind: f".{kind}.f32" for kind in VECTORS}
 ENCODE_BLOCK = 4096
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 5, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
+CHUNKING = {"version": 6,
+            "bounds": "paragraphs <= 4000 characters, sentences <= 1000, cut at the best boundary",
+            "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
             "embedded": "context + paragraph; sentence alone and context + sentence",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark",
@@ -138,7 +141,8 @@ SCHEMA = """
 CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,
                     size INTEGER, encoding TEXT, format TEXT);
 CREATE TABLE texts (file_id INTEGER PRIMARY KEY, text TEXT);
-CREATE TABLE pages (file_id INTEGER, page INTEGER, start INTEGER, end INTEGER, PRIMARY KEY (file_id, page));
+CREATE TABLE pages (file_id INTEGER, page INTEGER, start INTEGER, end INTEGER, ocr INTEGER,
+                    PRIMARY KEY (file_id, page));
 CREATE TABLE regions (file_id INTEGER, start INTEGER, end INTEGER, role TEXT, title TEXT);
 CREATE INDEX regions_by_file ON regions(file_id);
 CREATE TABLE paragraphs (id INTEGER PRIMARY KEY, file_id INTEGER, number INTEGER,
@@ -445,8 +449,8 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
                    (file_id, document.name, str(document.path.resolve()), document.sha256,
                     document.path.stat().st_size, document.encoding, document.format))
         db.execute("INSERT INTO texts VALUES (?, ?)", (file_id, document.text))
-        db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)",
-                       [(file_id, page.page, page.start, page.end) for page in document.pages])
+        db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?, ?)",
+                       [(file_id, page.page, page.start, page.end, int(page.ocr)) for page in document.pages])
         db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?)",
                        [(file_id, r.start, r.end, r.role, r.title) for r in document.regions])
         for paragraph, context, embedded, old_pid, sentences in rows:
@@ -1120,11 +1124,16 @@ class Index:
         """The 1-based page of a PDF's text layer that holds ``offset``; None for unpaged formats."""
         return page_of(self._pages(file), offset)
 
+    def ocr_at(self, file: str, offset: int) -> bool:
+        """Whether the PDF page that holds ``offset`` was read with OCR (it had no text layer)."""
+        number = self.page_of(file, offset)
+        return any(page.ocr for page in self._pages(file) if page.page == number)
+
     def _pages(self, file: str) -> tuple[Page, ...]:
         if file not in self._page_cache:
-            rows = self.db.execute("SELECT p.page, p.start, p.end FROM pages p JOIN files f ON f.id = p.file_id "
-                                   "WHERE f.name = ? ORDER BY p.page", (file,)).fetchall()
-            self._page_cache[file] = tuple(Page(*row) for row in rows)
+            rows = self.db.execute("SELECT p.page, p.start, p.end, p.ocr FROM pages p JOIN files f "
+                                   "ON f.id = p.file_id WHERE f.name = ? ORDER BY p.page", (file,)).fetchall()
+            self._page_cache[file] = tuple(Page(page, start, end, bool(ocr)) for page, start, end, ocr in rows)
         return self._page_cache[file]
 
     def sentences(self, paragraph_ids: Sequence[int]) -> dict[int, Sentence]:

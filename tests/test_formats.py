@@ -170,7 +170,7 @@ def test_qa_show_prints_the_text_layer_and_checks_citations(tmp_path: Path, mixe
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.stdout)
     assert list(data) == ["file", "format", "text", "pages"] and data["format"] == "pdf"
-    assert list(data["pages"][0]) == ["page", "start", "end"] and data["pages"][0]["page"] == 1
+    assert list(data["pages"][0]) == ["page", "start", "end", "ocr"] and data["pages"][0]["page"] == 1
     assert json.loads(runner.invoke(app, ["show", "page.html", "--json"]).stdout)["pages"] == []
 
     engine = qa.open_index(tmp_path / "index", encoder=fake_encoder)
@@ -223,7 +223,7 @@ def test_bad_documents_are_one_warning_each_and_the_rest_is_indexed(tmp_path: Pa
     assert all(w.startswith("skipped ") for w in warnings)
     joined = "\n".join(warnings)
     assert "locked.pdf: encrypted PDF" in joined
-    assert "scan.pdf: no text layer; OCR is not supported" in joined
+    assert "scan.pdf: no text layer" in joined
     assert "huge.pdf: 200.0 MB is over the 100 MB limit (QA_MAX_DOCUMENT_MB)" in joined
     assert "empty.html: no text in the page's body" in joined
     for name in ("truncated.pdf", "garbage.pdf", "broken.docx", "notword.docx"):
@@ -232,9 +232,10 @@ def test_bad_documents_are_one_warning_each_and_the_rest_is_indexed(tmp_path: Pa
     assert Index.open(tmp_path / "index").manifest["counts"]["files"] == 1
 
 
-def test_read_document_reports_an_extraction_failure_as_skipped(tmp_path: Path):
+def test_read_document_reports_an_extraction_failure_as_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = _scanned_pdf(tmp_path / "scan.pdf")
-    with pytest.raises(Skipped, match="no text layer; OCR is not supported"):
+    monkeypatch.setattr("qa.formats.ocr.shutil.which", lambda name: None)  # as on a machine without Tesseract
+    with pytest.raises(Skipped, match=r"no text layer \(scanned\?\); install Tesseract .*apt-get install tesseract-ocr"):
         read_document(path, "scan.pdf")
     with pytest.raises(ExtractionFailed):
         extract("docx", b"not a zip")
@@ -288,9 +289,13 @@ def _lines(*rows: tuple[str, float, float, int]) -> list:
     return [Line(text, x0, y, x0 + 6 * len(text), y + 10, box) for text, x0, y, box in rows]
 
 
-def test_pdf_paragraphs_split_at_a_first_line_indent_but_not_at_a_hanging_one():
-    from qa.formats.pdf import _paragraphs
+def _paragraphs(lines: list) -> list:
+    from qa.formats import pdf
 
+    return pdf._paragraphs(lines, pdf.Style(size=10.0, leading=1.2, bold_body=False))
+
+
+def test_pdf_paragraphs_split_at_a_first_line_indent_but_not_at_a_hanging_one():
     indented = _lines(("The first paragraph runs over a full line of text here ok.", 50, 700, 0),
                       ("It ends short.", 50, 688, 0),
                       ("Indented start of the second paragraph of text, a long one", 70, 676, 0),
@@ -298,12 +303,10 @@ def test_pdf_paragraphs_split_at_a_first_line_indent_but_not_at_a_hanging_one():
     assert [len(p) for p in _paragraphs(indented)] == [2, 2]
     hanging = _lines(("• An item whose text is long enough to fill the whole line", 50, 700, 0),
                      ("continued under it.", 62, 688, 0), ("• Another item, long enough to fill the", 50, 676, 0))
-    assert [len(p) for p in _paragraphs(hanging)] == [3]
+    assert [len(p) for p in _paragraphs(hanging)] == [2, 1]  # each item a paragraph, its second line in it
 
 
 def test_pdf_a_box_that_stops_mid_sentence_runs_on_into_the_next_just_below():
-    from qa.formats.pdf import _paragraphs
-
     lines = _lines(("The following declaration is", 50, 700, 0), ("invalid:", 50, 688, 1),
                    ("A new paragraph.", 50, 640, 2))
     assert [[line.text for line in p] for p in _paragraphs(lines)] == [
