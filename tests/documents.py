@@ -206,8 +206,9 @@ def _weasyprint(path: Path, blocks: Sequence[Block], justified: bool, header: st
     for kind, content in blocks:
         if kind == "heading":
             body.append(f"<h2>{html.escape(content)}</h2>")
-        elif kind == "note" and body:
-            body[-1] = body[-1].replace("</p>", f"<span class='note'>{html.escape(content)}</span></p>")
+        elif kind == "note" and body:  # called from the end of the block before it
+            end = body[-1].rfind("</")
+            body[-1] = f"{body[-1][:end]}<span class='note'>{html.escape(content)}</span>{body[-1][end:]}"
         elif kind == "table":
             rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in content)
             body.append(f"<table>{rows}</table>")
@@ -218,7 +219,7 @@ def _weasyprint(path: Path, blocks: Sequence[Block], justified: bool, header: st
     style = (f"@page {{ size: A5; margin: 18mm 15mm; {margins} }} "
              f"body {{ font-family: 'DejaVu Serif'; font-size: {size}pt; line-height: 1.3; "
              f"text-align: {'justify' if justified else 'left'} }} h2 {{ font-size: {size * 1.4}pt }} "
-             "p { margin: 0 0 0.6em 0 } .note { float: footnote; font-size: 0.8em; text-align: left }")
+             f"p {{ margin: 0 0 0.6em 0 }} .note {{ float: footnote; font-size: {size * 0.8}pt; text-align: left }}")
     page = f"<html><head><meta charset='utf-8'><style>{style}</style></head><body>{''.join(body)}</body></html>"
     HTML(string=page).write_pdf(str(path))
     return path

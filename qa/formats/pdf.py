@@ -12,14 +12,17 @@ found from that layout, not from any one producer's habits:
 - the body's font size and line spacing are measured over the whole document; a line
   much larger than the body, or set bold on a line of its own, is a heading;
 - a paragraph ends at a wider gap than the body's line spacing, at a first-line indent
-  after a line that ended a sentence, before a list item, or after a line that stops
+  after a line that ended a sentence, before a list item, after a line of a table of
+  contents or an index (dot leaders, then a page number), or after a line that stops
   short although the next line's first word would have fitted (a line of ragged text
   stops short only because the next word did not fit; one of justified text never does);
 - lines repeated in the top or bottom margin from page to page (running headers,
   footers, page numbers) are left out; lines in a smaller size below the body at the
   foot of a page are footnotes, kept as paragraphs of their own, never inside body text;
 - a paragraph that runs on over a page or column break stays one paragraph, and a word
-  hyphenated at a line end is joined again.
+  hyphenated at a line end is joined again;
+- lines set in a monospaced face (in a document whose body is not) are code: a block of
+  them is one paragraph that keeps its lines, found by search but never an answer.
 
 A page with no text layer (a scan) is read with OCR when Tesseract is installed (`ocr`);
 its text becomes that page's text layer and the page is marked ``ocr``. A page whose text
@@ -49,8 +52,11 @@ CHAR_MARGIN = 6.0
 _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"^[ivxlcdm]+$|^[IVXLCDM]+$")
 _END_OF_SENTENCE = tuple(".!?:;\"”’)]")
+_LEADERS = re.compile(r"(?:\.\s?){4,}\s*[\divxlcIVXLC]+$")  # a table of contents' or an index's line
+_NOTE_MARK = re.compile(r"^(?:\d{1,3}|[*†‡§¶])\s?\S")  # how a footnote starts
 _BULLET = re.compile(r"^(?:[•◦▪▫‣∙●○■□➢►*–-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,4}[.)])\s")
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi|cmbx|sfbx|\bbx|,b$", re.IGNORECASE)
+_MONO = re.compile(r"mono|courier|cmtt|cmsltt|sftt|typewriter|consol|menlo|inconsolata|\+tt|code", re.IGNORECASE)
 _OCR_HINT = "install Tesseract to read it (Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tesseract)"
 
 
@@ -64,6 +70,7 @@ class Line:
     box: int  # which of pdfminer's text boxes it came from
     size: float = 10.0  # its characters' most common font size
     bold: bool = False  # every letter of it set in a bold face
+    mono: bool = False  # nearly all of it set in a monospaced face: a line of code
 
     @property
     def height(self) -> float:
@@ -88,6 +95,7 @@ class Style:
     size: float  # font size
     leading: float  # distance between baselines, as a multiple of the font size
     bold_body: bool  # the body itself is bold: boldness says nothing of headings
+    mono_body: bool = False  # the body itself is monospaced: a typescript, not code
 
 
 @dataclass
@@ -175,8 +183,9 @@ def _read(data: bytes) -> list[PageLayout]:
                     sizes = Counter(round(c.size, 1) for c in chars)
                     letters = [c for c in chars if c.get_text().isalpha()]
                     bold = bool(letters) and all(_BOLD.search(c.fontname or "") for c in letters)
+                    mono = bool(chars) and sum(bool(_MONO.search(c.fontname or "")) for c in chars) >= 0.8 * len(chars)
                     size = sizes.most_common(1)[0][0] if sizes else item.height
-                    lines.append(Line(text, item.x0, item.y0, item.x1, item.y1, number, size, bold))
+                    lines.append(Line(text, item.x0, item.y0, item.x1, item.y1, number, size, bold, mono))
             area = max(float(layout.width) * float(layout.height), 1.0)
             images, curves = drawn(layout, area)
             pages.append(PageLayout(lines, float(layout.width), float(layout.height), min(images, 1.0), curves))
@@ -208,7 +217,7 @@ def _style(pages: list[PageLayout]) -> Style:
             sizes[line.size] += len(line.text)
     size = sizes.most_common(1)[0][0] if sizes else 10.0
     steps: Counter[float] = Counter()
-    bold = 0
+    bold = mono = 0
     body = 0
     for page in pages:
         for a, b in zip(page.lines, page.lines[1:]):
@@ -220,8 +229,9 @@ def _style(pages: list[PageLayout]) -> Style:
             if abs(line.size - size) < 0.5:
                 body += len(line.text)
                 bold += len(line.text) if line.bold else 0
+                mono += len(line.text) if line.mono else 0
     leading = steps.most_common(1)[0][0] if steps else 1.2
-    return Style(size, leading, bold > body / 2)
+    return Style(size, leading, bold > body / 2, mono > body / 2)
 
 
 def _key(text: str) -> str:
@@ -268,17 +278,22 @@ def _page(layout: PageLayout, style: Style, running: set[str]) -> _Page:
     noted = {id(line) for line in notes}
     flow = [line for line in lines if id(line) not in noted]
     notes.sort(key=lambda line: (-line.y1, line.x0))
-    return _Page(_paragraphs(flow, style), _paragraphs(notes, style))
+    return _Page(_paragraphs(flow, style), _paragraphs(notes, style, notes=True))
 
 
 def _overlap(a: Line, b: Line) -> float:
     return min(a.x1, b.x1) - max(a.x0, b.x0)
 
 
+def _code(line: Line, style: Style) -> bool:
+    return line.mono and not style.mono_body
+
+
 def _heading(line: Line, style: Style) -> bool:
     if line.size >= style.size * HEADING_SIZE:
         return True
-    return line.bold and not style.bold_body and len(line.text) <= 120 and not line.text.endswith((".", ","))
+    return line.bold and not style.bold_body and not line.mono and line.size >= style.size * NOTE_SIZE \
+        and len(line.text) <= 120 and not line.text.endswith((".", ","))
 
 
 def _columns(lines: list[Line]) -> list[tuple[float, float]]:
@@ -307,12 +322,14 @@ def _fits(line: Line, following: Line, right: float) -> bool:
     return right - line.x1 > (len(word) + 1) * width * 1.2 + 0.25 * line.size
 
 
-def _paragraphs(lines: list[Line], style: Style) -> list[list[Line]]:
-    """Lines in reading order grouped into paragraphs (see the module's docstring)."""
+def _paragraphs(lines: list[Line], style: Style, notes: bool = False) -> list[list[Line]]:
+    """Lines in reading order grouped into paragraphs (see the module's docstring); with ``notes``,
+    footnotes: a line that starts with a footnote's mark after one that ended a sentence starts one."""
     groups: list[list[Line]] = []
     columns = _columns(lines)
     for i, line in enumerate(lines):
-        if groups and not _breaks(lines[i - 1], line, columns[i - 1], columns[i], style):
+        mark = notes and i > 0 and _NOTE_MARK.match(line.text) and lines[i - 1].text.endswith(_END_OF_SENTENCE)
+        if groups and not mark and not _breaks(lines[i - 1], line, columns[i - 1], columns[i], style):
             groups[-1].append(line)
         else:
             groups.append([line])
@@ -326,11 +343,14 @@ def _breaks(a: Line, b: Line, column_a: tuple[float, float], column_b: tuple[flo
         return True
     step = a.y0 - b.y0
     below = b.y1 <= a.y1 - 0.5 * a.size and _overlap(a, b) > 0 and step < 4 * a.size
+    if _code(a, style) or _code(b, style):  # a block of code is one paragraph that keeps its lines
+        return not (_code(a, style) and _code(b, style) and below
+                    and step <= PARAGRAPH_GAP * style.leading * max(a.size, b.size))
     if heading_a:  # a heading over two lines is one heading; two headings are two
         return not below or step > 2 * style.leading * a.size or _fits(a, b, column_a[1])
     if not below:  # a new column, or a box elsewhere on the page: as over a page break
         return not _runs_on(a, b, column_a[1], column_b[0])
-    if step > PARAGRAPH_GAP * style.leading * max(a.size, b.size):
+    if step > PARAGRAPH_GAP * style.leading * max(a.size, b.size) or _LEADERS.search(a.text):
         return True
     left, right = column_a
     ended = a.text.endswith(_END_OF_SENTENCE)
@@ -390,6 +410,8 @@ def _assemble(pages: list[_Page], style: Style) -> TextLayer:
                 if joiners[number] == "" and _hyphenated(layer.last_text(), text):
                     layer.trim(1)
                 layer.extend(text, joiner=joiners[number])
+            elif _code(paragraph[0], style):  # found, never an answer, its lines kept
+                layer.add(text, "table", keep_lines=True)
             else:
                 layer.add(text, "heading" if _heading(paragraph[0], style) else "prose")
         if notes_done:
@@ -405,12 +427,15 @@ def _assemble(pages: list[_Page], style: Style) -> TextLayer:
 
 
 def _join(lines: list[Line]) -> str:
-    """The lines of a paragraph as one line: a word hyphenated at a line end is joined again."""
+    """The lines of a paragraph as one line (a word hyphenated at a line end joined again), but
+    lines of code as they are."""
     text = ""
-    for line in lines:
+    for i, line in enumerate(lines):
         part = line.text
         if not text:
             text = part
+        elif line.mono and lines[i - 1].mono:
+            text += "\n" + part
         elif _hyphenated(text, part):
             text = text[:-1] + part
         elif text.endswith("-"):
