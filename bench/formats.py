@@ -76,7 +76,9 @@ def convert(seed: Path, folder: Path, fmt: str) -> Path:
 
 
 def squeeze(text: str) -> str:
-    return " ".join(text.split())
+    """Text without its whitespace, to find a paragraph in a layer: pdfminer reads a few words of
+    groff's PDFs with a space inside ("Ho wever"), where pdfium reads them whole."""
+    return "".join(text.split())
 
 
 def paragraph_map(index: Index, fmt: str, folder: str = "") -> dict[tuple[str, int], str]:

@@ -233,7 +233,7 @@ def _groff(path: Path, blocks: Sequence[Block], justified: bool, header: str | N
         text = text.replace("\\", "\\e")
         return "\n".join("\\&" + line if line[:1] in (".", "'") else line for line in text.split("\n"))
 
-    source = [f".nr PS {size}p", f".nr VS {size * 1.25}p", ".nr PO 0.6i", ".nr LL 4.6i", ".nr HM 0.8i",
+    source = [f".nr PS {size}p", f".nr VS {size * 1.25}p", ".nr PO 0.6i", ".nr LL 4.6i", ".nr LT 4.6i", ".nr HM 0.8i",
               ".nr FM 0.8i", ".nr PD 0.4v", f".ds CH {escape(header) if header else ''}",
               f".ds CF {'%' if footer else ''}", ".pl 8.27i"]
     for kind, content in blocks:

@@ -17,8 +17,9 @@ found from that layout, not from any one producer's habits:
   short although the next line's first word would have fitted (a line of ragged text
   stops short only because the next word did not fit; one of justified text never does);
 - lines repeated in the top or bottom margin from page to page (running headers,
-  footers, page numbers) are left out; lines in a smaller size below the body at the
-  foot of a page are footnotes, kept as paragraphs of their own, never inside body text;
+  footers, page numbers), and a line set apart above where the text of other pages starts,
+  are left out; lines in a smaller size below the body at the foot of a page are
+  footnotes, kept as paragraphs of their own, never inside body text;
 - a paragraph that runs on over a page or column break stays one paragraph, and a word
   hyphenated at a line end is joined again;
 - lines set in a monospaced face (in a document whose body is not) are code: a block of
@@ -96,6 +97,7 @@ class Style:
     leading: float  # distance between baselines, as a multiple of the font size
     bold_body: bool  # the body itself is bold: boldness says nothing of headings
     mono_body: bool = False  # the body itself is monospaced: a typescript, not code
+    text_top: float = float("inf")  # where the text starts on the page whose text starts lowest
 
 
 @dataclass
@@ -231,7 +233,8 @@ def _style(pages: list[PageLayout]) -> Style:
                 bold += len(line.text) if line.bold else 0
                 mono += len(line.text) if line.mono else 0
     leading = steps.most_common(1)[0][0] if steps else 1.2
-    return Style(size, leading, bold > body / 2, mono > body / 2)
+    top = min((max(line.y1 for line in page.lines) for page in pages if page.lines), default=float("inf"))
+    return Style(size, leading, bold > body / 2, mono > body / 2, top)
 
 
 def _key(text: str) -> str:
@@ -269,8 +272,10 @@ def _page_number(text: str) -> bool:
 def _page(layout: PageLayout, style: Style, running: set[str]) -> _Page:
     """A page's body paragraphs and footnotes, without its running headers and footers."""
     edges = {id(line) for line in _edge_lines(layout)}
+    top = max(layout.lines, key=lambda line: line.y1, default=None)
     lines = [line for line in layout.lines
-             if not (id(line) in edges and (_key(line.text) in running or _page_number(line.text)))]
+             if not (id(line) in edges and (_key(line.text) in running or _page_number(line.text)))
+             and not (line is top and _header(line, layout, style))]
     body = [line for line in lines if line.size >= style.size * NOTE_SIZE]
     floor = min((line.y0 for line in body), default=None)
     notes = [line for line in lines if floor is not None and line.size < style.size * NOTE_SIZE
@@ -279,6 +284,18 @@ def _page(layout: PageLayout, style: Style, running: set[str]) -> _Page:
     flow = [line for line in lines if id(line) not in noted]
     notes.sort(key=lambda line: (-line.y1, line.x0))
     return _Page(_paragraphs(flow, style), _paragraphs(notes, style, notes=True))
+
+
+def _header(line: Line, page: PageLayout, style: Style) -> bool:
+    """Whether the top line of a page is a running header though it repeats on no other page (a
+    chapter's only other page): in the top margin, set apart from what follows by more than a
+    paragraph's gap, and smaller than the body or, in the body's size and not bold, above where
+    the text starts on the page that starts lowest."""
+    below = max((other.y0 for other in page.lines if other is not line), default=0.0)  # the next baseline
+    if not _in_margin(line, page.height) or line.y0 - below <= PARAGRAPH_GAP * style.leading * style.size:
+        return False
+    return line.size < style.size * NOTE_SIZE or (line.size <= style.size and not line.bold
+                                                  and line.y0 >= style.text_top)
 
 
 def _overlap(a: Line, b: Line) -> float:
@@ -347,7 +364,7 @@ def _breaks(a: Line, b: Line, column_a: tuple[float, float], column_b: tuple[flo
         return not (_code(a, style) and _code(b, style) and below
                     and step <= PARAGRAPH_GAP * style.leading * max(a.size, b.size))
     if heading_a:  # a heading over two lines is one heading; two headings are two
-        return not below or step > 2 * style.leading * a.size or _fits(a, b, column_a[1])
+        return not below or step > PARAGRAPH_GAP * style.leading * a.size or _fits(a, b, column_a[1])
     if not below:  # a new column, or a box elsewhere on the page: as over a page break
         return not _runs_on(a, b, column_a[1], column_b[0])
     if step > PARAGRAPH_GAP * style.leading * max(a.size, b.size) or _LEADERS.search(a.text):
