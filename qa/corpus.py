@@ -222,12 +222,12 @@ def split_paragraphs(name: str, text: str) -> list[Paragraph]:
             paragraphs.append(Paragraph(name, len(paragraphs) + 1, start, end, block[0][2], body,
                                         heading=len(block) == 1 and is_heading(body)))
             continue
-        line, at = block[0][2], start
+        number, at = block[0][2], start
         for piece_start, piece_end in bounded(text, start, end, PARAGRAPH_CHARS):
-            line += text.count("\n", at, piece_start)  # "\r" alone is counted as a line by `line_of`
+            number += text.count("\n", at, piece_start)  # "\r" alone is counted as a line by `line_of`
             at = piece_start
             paragraphs.append(Paragraph(name, len(paragraphs) + 1, piece_start, piece_end,
-                                        line_of(text, piece_start) if "\r" in text[start:end] else line,
+                                        line_of(text, piece_start) if "\r" in text[start:end] else number,
                                         text[piece_start:piece_end]))
     return paragraphs
 

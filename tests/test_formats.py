@@ -472,3 +472,9 @@ def test_markdown_hard_line_breaks_are_spaces_where_read_and_offsets_stay_in_the
     paragraph = split_paragraphs("SECURITY.md", source)[1]
     assert markdown.plain(paragraph.text) == "Reported by the security team in March."
     assert source[paragraph.start:paragraph.end] == paragraph.text
+
+
+def test_pdf_chapter_headings_atop_their_pages_are_kept_though_they_repeat_digits_aside(tmp_path: Path):
+    blocks = [("heading", "Chapter 1"), ("p", PROSE * 2), ("heading", "Chapter 2"), ("p", PROSE * 2)]
+    layer = extract("pdf", write_pdf(tmp_path / "book.pdf", blocks, page_break_every=2, footer=True).read_bytes())
+    assert layer.text.split("\n\n")[::2] == ["Chapter 1", "Chapter 2"] and "Page 1" not in layer.text

@@ -131,6 +131,9 @@ def extract(data: bytes, ocr: bool = True) -> TextLayer:
             for number in thin:
                 pages[number].ocr = reader(data, number)
                 pages[number].flow, pages[number].notes = [], []
+            empty = [number for number in thin if not pages[number].ocr]
+            if empty:
+                warnings.append(f"{_pages_said(empty)}: no text layer, and OCR found no text")
     layer = _assemble(pages, style)
     if not layer.text.strip():
         if thin and ocr and reader is not None:
@@ -273,8 +276,9 @@ def _page(layout: PageLayout, style: Style, running: set[str]) -> _Page:
     """A page's body paragraphs and footnotes, without its running headers and footers."""
     edges = {id(line) for line in _edge_lines(layout)}
     top = max(layout.lines, key=lambda line: line.y1, default=None)
-    lines = [line for line in layout.lines
-             if not (id(line) in edges and (_key(line.text) in running or _page_number(line.text)))
+    lines = [line for line in layout.lines  # a heading ("Chapter 2" atop two pages) is no running header
+             if not (id(line) in edges and (_key(line.text) in running or _page_number(line.text))
+                     and line.size < style.size * HEADING_SIZE)
              and not (line is top and _header(line, layout, style))]
     body = [line for line in lines if line.size >= style.size * NOTE_SIZE]
     floor = min((line.y0 for line in body), default=None)
