@@ -45,6 +45,7 @@ class Quote:
         start: the span's first character in the file's text layer.
         end: one past its last.
         page: the PDF page of ``start``; None for other formats.
+        ocr: that page's text was read with OCR; only then is it in `to_dict`.
         status: ``unchanged``, ``intact`` (the file changed, but the quote is still at its
             offsets), ``changed`` (it is not) or ``missing`` (the file is gone).
         note: one line saying what ``status`` means for this quote.
@@ -60,6 +61,7 @@ class Quote:
     status: str
     note: str
     context: Context
+    ocr: bool = False
 
     @property
     def text(self) -> str:
@@ -67,10 +69,11 @@ class Quote:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``qa show CITATION --json``; ``line`` is the paragraph's."""
-        return {"file": self.file, "paragraph": self.paragraph.number, "page": self.page,
-                "line": self.paragraph.line, "start": self.start, "end": self.end, "text": self.text,
-                "paragraph_text": self.paragraph.text, "status": self.status, "note": self.note,
-                "context": self.context.to_dict()}
+        result = {"file": self.file, "paragraph": self.paragraph.number, "page": self.page,
+                  "line": self.paragraph.line, "start": self.start, "end": self.end, "text": self.text,
+                  "paragraph_text": self.paragraph.text, "status": self.status, "note": self.note,
+                  "context": self.context.to_dict()}
+        return {**result, "ocr": True} if self.ocr else result
 
 
 def layer_dict(file: str, layer: TextLayer) -> dict[str, Any]:
@@ -170,7 +173,8 @@ def quote(index: Index, file: str, paragraph: int | None = None, page: int | Non
     if page is not None and page != index.page_of(file, found.start) and page != where:
         raise BadInput(f"{file} ¶{paragraph} is on page {where}, not page {page}")
     status, note = _check(index, file, layer.text[start:end], start, end)
-    return Quote(file, found, start, end, where, status, note, lines_around(layer.text, start, end))
+    return Quote(file, found, start, end, where, status, note, lines_around(layer.text, start, end),
+                 index.ocr_at(file, start))
 
 
 def name_of(index: Index, target: str) -> str:

@@ -473,6 +473,9 @@ def show_command(
             else:
                 shown = cite.page_text(layer, file, page) if page is not None else layer.text
                 sys.stdout.write(shown + ("" if shown.endswith("\n") else "\n"))
+                read = [p.page for p in layer.pages if p.ocr and page in (None, p.page)]
+                if read:  # on stderr, so that stdout stays the exact text the offsets count in
+                    _say(f"note: read with OCR (no text layer): page {', '.join(map(str, read))}")
             return
         found = cite.quote(engine_index, file, number, page)
     if as_json:
@@ -516,7 +519,7 @@ def _render_quote(out: Console, found) -> None:
     paragraph = found.paragraph
     body = Text(paragraph.text)
     body.stylize("bold black on yellow", found.start - paragraph.start, found.end - paragraph.start)
-    page = f" p{found.page}" if found.page else ""
+    page = f" p{found.page}" + (" (OCR)" if found.ocr else "") if found.page else ""
     title = Text.assemble((f"{found.file}{page} ¶{paragraph.number}", "bold cyan"), f" (line {paragraph.line}) ",
                           f"{found.start}-{found.end}")
     out.print(Panel(body, title=title, title_align="left"))
@@ -557,7 +560,7 @@ def _render_summary(out: Console, summary: dict, missed: list[dict] | None) -> N
 
 def _where(hit_or_citation) -> str:
     c = getattr(hit_or_citation, "citation", hit_or_citation)
-    page = f" p{c.page}" if c.page else ""
+    page = f" p{c.page}" + (" (OCR)" if c.ocr else "") if c.page else ""
     return f"{c.file}{page} ¶{c.paragraph} (line {c.line})"
 
 

@@ -180,7 +180,8 @@ def _object(required: str, **properties: Any) -> dict[str, Any]:
 
 _INT, _STR, _NUM = {"type": "integer"}, {"type": "string"}, {"type": "number"}
 _PAGE = {"type": ["integer", "null"], "description": "The PDF page (from 1) of start; null for other formats."}
-_CITATION = {"file": _STR, "paragraph": _INT, "page": _PAGE, "line": _INT, "start": _INT, "end": _INT}
+_OCR = {"type": "boolean", "description": "Present (true) only when the page's text was read with OCR."}
+_CITATION = {"file": _STR, "paragraph": _INT, "page": _PAGE, "ocr": _OCR, "line": _INT, "start": _INT, "end": _INT}
 _CONTEXT = _object("text start end line", text=_STR, start=_INT, end=_INT, line=_INT)
 SCHEMAS: dict[str, Any] = {
     "Passage": _object("file paragraph page line start end score text", **_CITATION, score=_NUM, text=_STR),
@@ -194,7 +195,8 @@ SCHEMAS: dict[str, Any] = {
                      text=_STR, paragraph_text=_STR, note=_STR, context=_CONTEXT,
                      status={"enum": ["unchanged", "intact", "changed", "missing"]}),
     "Layer": _object("file format text pages", file=_STR, format=_STR, text=_STR,
-                     pages={"type": "array", "items": _object("page start end", page=_INT, start=_INT, end=_INT)}),
+                     pages={"type": "array", "items": _object("page start end ocr", page=_INT, start=_INT,
+                                                                         end=_INT, ocr={"type": "boolean"})}),
     "Show": {"oneOf": [{"$ref": "#/components/schemas/Quote"}, {"$ref": "#/components/schemas/Layer"}]},
     "Info": _object("index built_at model dimension files paragraphs sentences chunks corpus reader min_score "
                     "calibrated", index=_STR, built_at=_STR, model=_STR, dimension=_INT, files=_INT,

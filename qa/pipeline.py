@@ -187,7 +187,8 @@ class QA:
         for pid, score in ranked:
             paragraph = paragraphs[pid][0]
             page = self.index.page_of(paragraph.file, paragraph.start)
-            hits.append(Hit(_citation(paragraph, page), score, paragraph.text))
+            ocr = self.index.ocr_at(paragraph.file, paragraph.start)
+            hits.append(Hit(_citation(paragraph, page, ocr), score, paragraph.text))
         return hits
 
     def ask(self, question: str, top_k: int | None = None, retriever: Retriever | None = None,
@@ -227,7 +228,8 @@ class QA:
         if span is not None and span.score < threshold:
             span = None
         if span is not None:  # the page of the answer's own start: a paragraph may run over a page break
-            span = span.on_page(self.index.page_of(span.citation.file, span.citation.start))
+            file, start = span.citation.file, span.citation.start
+            span = span.on_page(self.index.page_of(file, start), self.index.ocr_at(file, start))
         return Answer(question, span, self._hits(ranked[:top_k]))
 
     def _read(self, question: str, retriever: Retriever) -> tuple[list[tuple[int, float]], dict[int, Sentence],
@@ -357,8 +359,8 @@ class Window:
     rank: int = 0
 
 
-def _citation(paragraph: Paragraph, page: int | None = None) -> Citation:
-    return Citation(paragraph.file, paragraph.number, paragraph.line, paragraph.start, paragraph.end, page)
+def _citation(paragraph: Paragraph, page: int | None = None, ocr: bool = False) -> Citation:
+    return Citation(paragraph.file, paragraph.number, paragraph.line, paragraph.start, paragraph.end, page, ocr)
 
 
 def _check_model(index: Index, encoder: Encoder) -> None:

@@ -49,7 +49,8 @@ class Sentence:
 class Citation:
     """Where a quoted span lives: ``file_text[start:end]`` is the span, where ``file_text`` is the
     decoded file for text and Markdown, and the text layer `qa` extracted (``qa show FILE``) for
-    PDF, HTML and DOCX. ``page`` is the 1-based PDF page of ``start``; None for other formats."""
+    PDF, HTML and DOCX. ``page`` is the 1-based PDF page of ``start``; None for other formats.
+    ``ocr``: that page's text was read with OCR (it had no text layer); only then is it in `to_dict`."""
 
     file: str
     paragraph: int
@@ -57,9 +58,10 @@ class Citation:
     start: int
     end: int
     page: int | None = None
+    ocr: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result: dict[str, Any] = {
             "file": self.file,
             "paragraph": self.paragraph,
             "page": self.page,
@@ -67,6 +69,9 @@ class Citation:
             "start": self.start,
             "end": self.end,
         }
+        if self.ocr:
+            result["ocr"] = True
+        return result
 
 
 @dataclass(frozen=True)
@@ -116,9 +121,9 @@ class Span:
     context: Context
     evidence: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
-    def on_page(self, page: int | None) -> Span:
-        """The same span, its citation naming ``page``."""
-        return replace(self, citation=replace(self.citation, page=page))
+    def on_page(self, page: int | None, ocr: bool = False) -> Span:
+        """The same span, its citation naming ``page`` (read with OCR if ``ocr``)."""
+        return replace(self, citation=replace(self.citation, page=page, ocr=ocr))
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "score": round(self.score, 6), **self.citation.to_dict(),

@@ -185,3 +185,28 @@ def test_discover_survives_a_symlink_loop(tmp_path: Path):
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
     assert [name for _, name in discover([tmp_path])[0]] == ["a.txt"]
+
+
+def test_a_text_without_blank_lines_or_full_stops_is_cut_into_bounded_units_at_the_best_boundary():
+    from qa.corpus import PARAGRAPH_CHARS, SENTENCE_CHARS
+
+    words = "river stone market winter harbour copper lantern meadow"
+    text = ", ".join(f"{words} {i}" for i in range(600)) + "\n"  # 36,000 characters on one line
+    paragraphs = split_paragraphs("long.txt", text)
+    assert len(paragraphs) > 1 and all(len(p.text) <= PARAGRAPH_CHARS for p in paragraphs)
+    assert all(text[p.start:p.end] == p.text for p in paragraphs)
+    assert all(p.text.endswith(",") for p in paragraphs[:-1])  # cut after a comma, not inside a word
+    assert "".join(p.text for p in paragraphs).replace(" ", "") == text.strip().replace(" ", "")
+    for paragraph in paragraphs[:2]:
+        sentences = split_sentences(paragraph)
+        assert all(e - s <= SENTENCE_CHARS for s, e in sentences) and len(sentences) > 1
+        assert all(text[s:e].strip() == text[s:e] for s, e in sentences)
+
+
+def test_bounded_prefers_a_line_break_then_a_clause_then_a_comma_then_a_space():
+    from qa.corpus import bounded
+
+    assert bounded("alpha beta, gamma; delta\nepsilon zeta", 0, 36, 30) == [(0, 24), (25, 36)]
+    assert bounded("alpha beta, gamma; delta epsilon zeta", 0, 37, 30) == [(0, 18), (19, 37)]
+    assert bounded("alpha beta, gamma delta epsilon zeta", 0, 36, 30) == [(0, 23), (24, 36)]  # comma too early
+    assert bounded("alphabetagammadeltaepsilonzeta", 0, 30, 12) == [(0, 12), (12, 24), (24, 30)]

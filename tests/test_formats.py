@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from documents import write_docx, write_html, write_pdf
+from documents import PRODUCERS, write_docx, write_html, write_pdf, write_pdf_by
 from typer.testing import CliRunner
 
 import qa
@@ -170,7 +170,7 @@ def test_qa_show_prints_the_text_layer_and_checks_citations(tmp_path: Path, mixe
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.stdout)
     assert list(data) == ["file", "format", "text", "pages"] and data["format"] == "pdf"
-    assert list(data["pages"][0]) == ["page", "start", "end"] and data["pages"][0]["page"] == 1
+    assert list(data["pages"][0]) == ["page", "start", "end", "ocr"] and data["pages"][0]["page"] == 1
     assert json.loads(runner.invoke(app, ["show", "page.html", "--json"]).stdout)["pages"] == []
 
     engine = qa.open_index(tmp_path / "index", encoder=fake_encoder)
@@ -223,7 +223,7 @@ def test_bad_documents_are_one_warning_each_and_the_rest_is_indexed(tmp_path: Pa
     assert all(w.startswith("skipped ") for w in warnings)
     joined = "\n".join(warnings)
     assert "locked.pdf: encrypted PDF" in joined
-    assert "scan.pdf: no text layer; OCR is not supported" in joined
+    assert "scan.pdf: no text layer" in joined
     assert "huge.pdf: 200.0 MiB is over the 100 MiB limit (QA_MAX_DOCUMENT_MB)" in joined
     assert "empty.html: no text in the page's body" in joined
     for name in ("truncated.pdf", "garbage.pdf", "broken.docx", "notword.docx"):
@@ -232,9 +232,10 @@ def test_bad_documents_are_one_warning_each_and_the_rest_is_indexed(tmp_path: Pa
     assert Index.open(tmp_path / "index").manifest["counts"]["files"] == 1
 
 
-def test_read_document_reports_an_extraction_failure_as_skipped(tmp_path: Path):
+def test_read_document_reports_an_extraction_failure_as_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = _scanned_pdf(tmp_path / "scan.pdf")
-    with pytest.raises(Skipped, match="no text layer; OCR is not supported"):
+    monkeypatch.setattr("qa.formats.ocr.shutil.which", lambda name: None)  # as on a machine without Tesseract
+    with pytest.raises(Skipped, match=r"no text layer \(scanned\?\); install Tesseract .*apt-get install tesseract"):
         read_document(path, "scan.pdf")
     with pytest.raises(ExtractionFailed):
         extract("docx", b"not a zip")
@@ -288,9 +289,13 @@ def _lines(*rows: tuple[str, float, float, int]) -> list:
     return [Line(text, x0, y, x0 + 6 * len(text), y + 10, box) for text, x0, y, box in rows]
 
 
-def test_pdf_paragraphs_split_at_a_first_line_indent_but_not_at_a_hanging_one():
-    from qa.formats.pdf import _paragraphs
+def _paragraphs(lines: list) -> list:
+    from qa.formats import pdf
 
+    return pdf._paragraphs(lines, pdf.Style(size=10.0, leading=1.2, bold_body=False))
+
+
+def test_pdf_paragraphs_split_at_a_first_line_indent_but_not_at_a_hanging_one():
     indented = _lines(("The first paragraph runs over a full line of text here ok.", 50, 700, 0),
                       ("It ends short.", 50, 688, 0),
                       ("Indented start of the second paragraph of text, a long one", 70, 676, 0),
@@ -298,12 +303,10 @@ def test_pdf_paragraphs_split_at_a_first_line_indent_but_not_at_a_hanging_one():
     assert [len(p) for p in _paragraphs(indented)] == [2, 2]
     hanging = _lines(("• An item whose text is long enough to fill the whole line", 50, 700, 0),
                      ("continued under it.", 62, 688, 0), ("• Another item, long enough to fill the", 50, 676, 0))
-    assert [len(p) for p in _paragraphs(hanging)] == [3]
+    assert [len(p) for p in _paragraphs(hanging)] == [2, 1]  # each item a paragraph, its second line in it
 
 
 def test_pdf_a_box_that_stops_mid_sentence_runs_on_into_the_next_just_below():
-    from qa.formats.pdf import _paragraphs
-
     lines = _lines(("The following declaration is", 50, 700, 0), ("invalid:", 50, 688, 1),
                    ("A new paragraph.", 50, 640, 2))
     assert [[line.text for line in p] for p in _paragraphs(lines)] == [
@@ -323,3 +326,155 @@ def test_qa_show_refuses_what_it_cannot_show_in_one_line(tmp_path: Path, mixed_c
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "index"))
     result = CliRunner().invoke(app, args, input=stdin)
     assert result.exit_code == 2 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+# Paragraphs set by every producer, ragged and justified: a heading, paragraphs long enough to wrap
+# and to cross a page, a footnote (a real one where the producer sets footnotes), a list.
+SET = [("heading", "Harbour Report"),
+       ("p", "The harbour board met on a cold morning in March and agreed on a budget of four million "
+             "francs for the northern pier, after a long debate about the old lighthouse and its keeper."),
+       ("note", "The budget was later raised by a tenth, to cover the cost of the stone."),
+       ("p", "Its chair said that the plan would be reviewed every year by an independent panel of auditors, "
+             "and that the panel would publish its findings within three months of each review, so that the "
+             "people of the town could see how their money had been spent on the new works. " * 5),
+       ("heading", "Ferries"),
+       ("p", "The night ferry leaves at half past eleven and reaches the island before one in the morning, "
+             "carrying cars, bicycles and the post. Tickets are sold on board, in cash only."),
+       ("p", "- The day ferry runs every hour from seven."),
+       ("p", "- The cargo ferry runs on Tuesdays and Fridays."),
+       ("p", "When the harbour froze in the winter of 1963, the ferries stopped for eleven days, and the "
+             "island was supplied by a small aircraft that landed on the beach at low tide.")]
+
+
+def _producer_available(producer: str) -> bool:
+    import importlib.util
+    import shutil
+
+    module = {"fpdf2": "fpdf", "reportlab": "reportlab", "weasyprint": "weasyprint"}.get(producer)
+    return shutil.which("groff") is not None if producer == "groff" else importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.parametrize("justified", [False, True], ids=["ragged", "justified"])
+@pytest.mark.parametrize("producer", PRODUCERS)
+def test_pdf_paragraphs_are_the_authors_whatever_the_producer(tmp_path: Path, producer: str, justified: bool):
+    if not _producer_available(producer):
+        pytest.skip(f"{producer} is not installed (groff: apt-get install groff)")
+    path = write_pdf_by(producer, tmp_path / "report.pdf", SET, justified=justified, embed_font=justified,
+                        header="Harbour Board | Annual Report", footer=True)
+    layer = extract("pdf", path.read_bytes())
+    # Compared without spaces: pdfminer reads a few words of groff's PDFs with a space inside ("bar ge").
+    paragraphs = ["".join(p.split()) for p in layer.text.split("\n\n")]
+    expected = ["".join(text.split()) for _, text in SET]
+    assert len(layer.pages) >= 2  # the long paragraph runs over a page break, and stays one paragraph
+    notes = [p for p in paragraphs if p.lstrip("0123456789*.") == expected[2]]  # after its mark, if any
+    body = [p.rstrip("0123456789*") for p in paragraphs if p not in notes]  # without a footnote's call
+    assert body == [text for (kind, _), text in zip(SET, expected) if kind != "note"]
+    assert len(notes) == 1  # the footnote is a paragraph of its own, never inside body text
+    assert "HarbourBoard|AnnualReport" not in "".join(paragraphs)
+    assert [layer.text[r.start:r.end] for r in layer.regions if r.role == "heading"] == ["Harbour Report", "Ferries"]
+
+
+def test_pdf_footnote_of_a_page_whose_last_paragraph_runs_on_is_kept_out_of_it(tmp_path: Path):
+    if not _producer_available("groff"):
+        pytest.skip("groff is not installed (apt-get install groff)")
+    long = ("The pier was rebuilt in stone after the great storm, and the work took three summers to "
+            "finish because the quarry could send only one barge a week. ") * 12
+    blocks = [("p", "The harbour has a long history."), ("p", long), ("note", "The quarry closed in 1921.")]
+    layer = extract("pdf", write_pdf_by("groff", tmp_path / "pier.pdf", blocks, justified=True).read_bytes())
+    paragraphs = ["".join(p.split()) for p in layer.text.split("\n\n")]  # spaces aside, as above
+    assert "".join(long.split()) in paragraphs  # whole, though it covers a page break
+    assert "Thequarryclosedin1921." in paragraphs
+    note = layer.text.index("The quarry closed")
+    assert layer.page_of(note) == 1 == layer.page_of(layer.text.index("The pier was rebuilt"))
+
+
+def test_pdf_code_in_a_monospaced_face_keeps_its_lines_and_is_never_an_answer():
+    from qa.formats import pdf
+
+    style = pdf.Style(size=10.0, leading=1.2, bold_body=False)
+    lines = [pdf.Line("To build it, type:", 50, 700, 158, 710, 0),
+             pdf.Line("$ ./configure", 50, 688, 128, 698, 1, mono=True),
+             pdf.Line("$ make", 50, 676, 86, 686, 1, mono=True),
+             pdf.Line("and wait.", 50, 664, 104, 674, 2)]
+    assert [pdf._join(p) for p in pdf._paragraphs(lines, style)] == ["To build it, type:", "$ ./configure\n$ make",
+                                                                     "and wait."]
+
+
+def _scan(path: Path, text_pdf: Path, pages: int = 1) -> Path:
+    """A PDF of images of ``text_pdf``'s first pages, as a scanner makes: no text layer at all."""
+    import pypdfium2
+    from fpdf import FPDF
+
+    source = pypdfium2.PdfDocument(str(text_pdf))
+    scan = FPDF(format=(105, 148))
+    for number in range(pages):
+        scan.add_page()
+        scan.image(source[number].render(scale=200 / 72, grayscale=True).to_pil(), x=0, y=0, w=105)
+    scan.output(str(path))
+    return path
+
+
+def _page_of_prose(path: Path) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF(format=(105, 148))
+    pdf.add_page()
+    pdf.set_font("helvetica", size=14)
+    pdf.multi_cell(0, 7, "The lighthouse keeper was Ada Quist. She kept the lamp for thirty years.")
+    pdf.output(str(path))
+    return path
+
+
+def test_a_scanned_page_without_tesseract_is_one_warning_that_says_how_to_get_it(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch):
+    import pypdfium2
+    from fpdf import FPDF
+
+    monkeypatch.setattr("qa.formats.ocr.shutil.which", lambda name: None)
+    scan = _scan(tmp_path / "scan.pdf", _page_of_prose(tmp_path / "prose.pdf"))
+    mixed = FPDF(format=(105, 148))  # a page of text, then the scanned page
+    mixed.add_page()
+    mixed.set_font("helvetica", size=12)
+    mixed.multi_cell(0, 6, "The harbour board met in March. " * 12)
+    mixed.add_page()
+    mixed.image(pypdfium2.PdfDocument(str(scan))[0].render(scale=2).to_pil(), x=0, y=0, w=105)
+    mixed.output(str(tmp_path / "mixed.pdf"))
+    layer = extract("pdf", (tmp_path / "mixed.pdf").read_bytes())
+    assert "harbour board" in layer.text and len(layer.pages) == 2
+    assert layer.warnings and "page 2" in layer.warnings[0] and "apt-get install tesseract-ocr" in layer.warnings[0]
+    assert not any(page.ocr for page in layer.pages)
+
+
+@pytest.mark.skipif(__import__("shutil").which("tesseract") is None,
+                    reason="Tesseract is not installed (apt-get install tesseract-ocr)")
+def test_a_scanned_page_is_read_with_ocr_cited_by_page_and_marked(tmp_path: Path, fake_encoder,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _scan(corpus / "scan.pdf", _page_of_prose(tmp_path / "prose.pdf"))
+    report = build([corpus], tmp_path / "index", fake_encoder)
+    assert report.files == 1 and not report.warnings
+    engine = qa.open_index(tmp_path / "index", encoder=fake_encoder)
+    layer = engine.index.layer("scan.pdf")
+    assert "lighthouse keeper was Ada Quist" in layer.text and layer.pages[0].ocr
+    answer = engine.ask("Who was the lighthouse keeper?", min_score=0)
+    assert answer.span is not None and answer.span.citation.page == 1
+    data = answer.to_dict()["answer"]
+    assert data["ocr"] is True and layer.text[data["start"]:data["end"]] == data["text"]
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "index"))
+    shown = CliRunner().invoke(app, ["show", "scan.pdf"])
+    assert shown.exit_code == 0 and "Ada Quist" in shown.stdout and "read with OCR" in shown.stderr
+    assert json.loads(CliRunner().invoke(app, ["show", "scan.pdf", "--json"]).stdout)["pages"][0]["ocr"] is True
+
+
+def test_markdown_hard_line_breaks_are_spaces_where_read_and_offsets_stay_in_the_file():
+    source = "# Security\n\nReported by  \nthe security team\\\nin March.\n"
+    paragraph = split_paragraphs("SECURITY.md", source)[1]
+    assert markdown.plain(paragraph.text) == "Reported by the security team in March."
+    assert source[paragraph.start:paragraph.end] == paragraph.text
+
+
+def test_pdf_chapter_headings_atop_their_pages_are_kept_though_they_repeat_digits_aside(tmp_path: Path):
+    blocks = [("heading", "Chapter 1"), ("p", PROSE * 2), ("heading", "Chapter 2"), ("p", PROSE * 2)]
+    layer = extract("pdf", write_pdf(tmp_path / "book.pdf", blocks, page_break_every=2, footer=True).read_bytes())
+    assert layer.text.split("\n\n")[::2] == ["Chapter 1", "Chapter 2"] and "Page 1" not in layer.text

@@ -53,9 +53,10 @@ class Page:
     page: int
     start: int
     end: int
+    ocr: bool = False  # its text was read from the page's image with OCR (it had no text layer)
 
-    def to_dict(self) -> dict[str, int]:
-        return {"page": self.page, "start": self.start, "end": self.end}
+    def to_dict(self) -> dict[str, int | bool]:
+        return {"page": self.page, "start": self.start, "end": self.end, "ocr": self.ocr}
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,14 @@ class TextLayer:
         text: what offsets refer to: the decoded file for text and Markdown, else the extracted layer.
         regions: the roles of its parts, in order; empty means plain text (every part is prose).
         pages: for paged formats (PDF), each page's stretch of ``text``; empty otherwise.
+        warnings: what the user should know of the extraction (pages without a text layer), one line each.
     """
 
     format: str
     text: str
     regions: tuple[Region, ...] = ()
     pages: tuple[Page, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def page_of(self, offset: int) -> int | None:
         """The page that holds ``offset`` (between two pages: the next one), or None without pages."""
@@ -112,6 +115,7 @@ class LayerBuilder:
     _cursor: int = 0
     _page_open: bool = False
     _page_start: int | None = None  # where the open page's first text went
+    _page_ocr: bool = False
 
     def add(self, text: str, role: str = "prose", keep_lines: bool = False) -> None:
         """Append a block (cleaned with `clean`); an empty one is dropped."""
@@ -142,16 +146,29 @@ class LayerBuilder:
         self._cursor += len(piece)
         self._regions[-1] = Region(last.start, self._cursor, last.role, last.title)
 
-    def start_page(self) -> None:
-        """Close the current page (if any) and open the next one: it starts where its first text goes."""
+    def last_text(self) -> str:
+        """The end of the last block so far: its last piece ("" if none)."""
+        return self._parts[-1] if self._regions else ""
+
+    def trim(self, count: int) -> None:
+        """Drop the last ``count`` characters of the last block (a hyphen that joins a word again)."""
+        last = self._regions[-1]
+        count = min(count, last.end - last.start - 1)
+        self._parts[-1] = self._parts[-1][:-count]
+        self._cursor -= count
+        self._regions[-1] = Region(last.start, self._cursor, last.role, last.title)
+
+    def start_page(self, ocr: bool = False) -> None:
+        """Close the current page (if any) and open the next one: it starts where its first text goes.
+        ``ocr``: its text is read with OCR."""
         self.end_page()
-        self._page_open, self._page_start = True, None
+        self._page_open, self._page_start, self._page_ocr = True, None, ocr
 
     def end_page(self) -> None:
         """Close the open page; one that got no text is an empty stretch at the cursor."""
         if self._page_open:
             start = self._cursor if self._page_start is None else self._page_start
-            self._pages.append(Page(len(self._pages) + 1, start, self._cursor))
+            self._pages.append(Page(len(self._pages) + 1, start, self._cursor, self._page_ocr))
             self._page_open, self._page_start = False, None
 
     def _mark_page(self, offset: int) -> None:

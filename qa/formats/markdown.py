@@ -22,7 +22,7 @@ from typing import Any
 
 from qa.formats.base import Region, TextLayer
 
-VERSION = 1
+VERSION = 2
 LIBRARY = "markdown-it-py"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _FRONT_MATTER_END = ("---", "...")
@@ -103,7 +103,7 @@ def plain(text: str) -> str:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
-            parts.append("\n")
+            parts.append(" ")  # a hard break ("  " or "\\" at a line's end) is no end of anything read
         elif child.type == "image":
             parts.append(child.content)
     return "".join(parts)

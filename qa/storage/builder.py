@@ -421,8 +421,8 @@ def _write(generation: Path, roots: list[str], documents: list[Document], encode
                    (file_id, document.name, str(document.path.resolve()), document.sha256,
                     document.path.stat().st_size, document.encoding, document.format))
         db.execute("INSERT INTO texts VALUES (?, ?)", (file_id, document.text))
-        db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)",
-                       [(file_id, page.page, page.start, page.end) for page in document.pages])
+        db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?, ?)",
+                       [(file_id, page.page, page.start, page.end, int(page.ocr)) for page in document.pages])
         db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?)",
                        [(file_id, r.start, r.end, r.role, r.title) for r in document.regions])
         for paragraph, context, embedded, old_pid, sentences in rows:

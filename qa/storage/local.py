@@ -42,7 +42,8 @@ SCHEMA = """
 CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT UNIQUE, path TEXT, sha256 TEXT,
                     size INTEGER, encoding TEXT, format TEXT);
 CREATE TABLE texts (file_id INTEGER PRIMARY KEY, text TEXT);
-CREATE TABLE pages (file_id INTEGER, page INTEGER, start INTEGER, end INTEGER, PRIMARY KEY (file_id, page));
+CREATE TABLE pages (file_id INTEGER, page INTEGER, start INTEGER, end INTEGER, ocr INTEGER,
+                    PRIMARY KEY (file_id, page));
 CREATE TABLE regions (file_id INTEGER, start INTEGER, end INTEGER, role TEXT, title TEXT);
 CREATE INDEX regions_by_file ON regions(file_id);
 CREATE TABLE paragraphs (id INTEGER PRIMARY KEY, file_id INTEGER, number INTEGER,
@@ -279,11 +280,16 @@ class Index:
         """The 1-based page of a PDF's text layer that holds ``offset``; None for unpaged formats."""
         return page_of(self._pages(file), offset)
 
+    def ocr_at(self, file: str, offset: int) -> bool:
+        """Whether the PDF page that holds ``offset`` was read with OCR (it had no text layer)."""
+        number = self.page_of(file, offset)
+        return any(page.ocr for page in self._pages(file) if page.page == number)
+
     def _pages(self, file: str) -> tuple[Page, ...]:
         if file not in self._page_cache:
-            rows = self.db.execute("SELECT p.page, p.start, p.end FROM pages p JOIN files f ON f.id = p.file_id "
-                                   "WHERE f.name = ? ORDER BY p.page", (file,)).fetchall()
-            self._page_cache[file] = tuple(Page(*row) for row in rows)
+            rows = self.db.execute("SELECT p.page, p.start, p.end, p.ocr FROM pages p JOIN files f "
+                                   "ON f.id = p.file_id WHERE f.name = ? ORDER BY p.page", (file,)).fetchall()
+            self._page_cache[file] = tuple(Page(page, start, end, bool(ocr)) for page, start, end, ocr in rows)
         return self._page_cache[file]
 
     def sentences(self, paragraph_ids: Sequence[int]) -> dict[int, Sentence]:

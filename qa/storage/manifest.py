@@ -19,14 +19,17 @@ from typing import Any
 # 4: files carry their format, text layer and pages (PDF, HTML, DOCX); extractors in the manifest.
 # 5: paragraphs carry their canonical copy; only canonical copies are in the lexical index.
 # 6: a vector file may be an IVF (approximate) index; the manifest's "dense" says which, per kind.
-FORMAT_VERSION = 6
+# 7: pages say whether their text was read with OCR.
+FORMAT_VERSION = 7
 # What is embedded: paragraphs with their context, and sentences both alone and with it.
 VECTORS = ("paragraphs", "sentences", "sentences_in_context")
 # Where a build keeps each kind's vectors until they are indexed (`_Staged`), in its generation.
 STAGED = {kind: f".{kind}.f32" for kind in VECTORS}
 ARTIFACTS = ("store.sqlite", *(f"{kind}.faiss" for kind in VECTORS))
 # Recorded in the manifest: an index built with other settings is rebuilt, not reused.
-CHUNKING = {"version": 5, "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
+CHUNKING = {"version": 6,
+            "bounds": "paragraphs <= 4000 characters, sentences <= 1000, cut at the best boundary",
+            "lexical": "folded, dotted acronyms closed up, pronoun us dropped",
             "embedded": "context + paragraph; sentence alone and context + sentence",
             "paragraphs": "blank-line blocks, else lines", "sentences": "blingfire",
             "context": "file title, document title, section heading", "fragments": "<= 20 words, no end mark",

@@ -360,7 +360,8 @@ def _upload(client: Any, prefix: str, generation: Path, manifest: dict[str, Any]
     blobs: list[dict[str, Any]] = []
     for file_id, name, fmt in db.execute("SELECT id, name, format FROM files"):
         text = db.execute("SELECT text FROM texts WHERE file_id = ?", (file_id,)).fetchone()[0]
-        pages = db.execute("SELECT page, start, end FROM pages WHERE file_id = ? ORDER BY page", (file_id,)).fetchall()
+        pages = db.execute("SELECT page, start, end, ocr FROM pages WHERE file_id = ? ORDER BY page",
+                           (file_id,)).fetchall()
         regions = db.execute("SELECT start, end, role, title FROM regions WHERE file_id = ? ORDER BY rowid",
                              (file_id,)).fetchall()
         blobs += _blobs(name, "text", text) + _blobs(name, "layout", json.dumps(
@@ -627,11 +628,16 @@ class MilvusIndex:
             layout = json.loads(joined["layout"])
             self._layers[file] = TextLayer(layout["format"], joined["text"],
                                            tuple(Region(*r) for r in layout["regions"]),
-                                           tuple(Page(*p) for p in layout["pages"]))
+                                           tuple(Page(p[0], p[1], p[2], bool(p[3:] and p[3]))
+                                                 for p in layout["pages"]))
         return self._layers[file]
 
     def page_of(self, file: str, offset: int) -> int | None:
         return page_of(self.layer(file).pages, offset)
+
+    def ocr_at(self, file: str, offset: int) -> bool:
+        number = self.page_of(file, offset)
+        return any(page.ocr for page in self.layer(file).pages if page.page == number)
 
     def dense_vectors(self, kind: str, ids: list[int]) -> np.ndarray:
         import numpy as np
