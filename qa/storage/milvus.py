@@ -101,14 +101,15 @@ def connect(address: Address) -> Any:
     import logging
     import os
 
-    # pymilvus logs each failed call and its fallbacks at ERROR/WARNING on stderr, and gRPC's core
-    # logs a server's refusal of its keepalive pings (Milvus Lite's): qa says what matters in one line.
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # gRPC's core logs a server's refusal of its keepalive pings (Milvus Lite's), and pymilvus logs
+    # each failed call and its fallbacks at ERROR/WARNING on stderr: qa says what matters in one line.
+    # The level is set after the import, which configures pymilvus's loggers afresh.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from pymilvus import MilvusClient
     except ImportError:  # pragma: no cover - a dependency of qa
         raise StoreUnavailable("the Milvus backend needs pymilvus: pip install pymilvus milvus-lite") from None
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     try:
         client = MilvusClient(**address.client_args(), timeout=10)
         version = client.get_server_version()
