@@ -65,8 +65,7 @@ def held_out_questions(questions: list[evaluate.GoldQuestion]) -> list[evaluate.
 def within_sentence(prediction: str, sentences: tuple[str, ...]) -> bool:
     """Whether a short answer lies inside a gold answer sentence, as whole words after
     normalisation (SelQA's answers are sentences)."""
-    words = evaluate._words(prediction)
-    return bool(words) and any(f" {words} " in f" {evaluate._words(s)} " for s in sentences)
+    return any(evaluate.contains_answer(sentence, [prediction]) for sentence in sentences)
 
 
 def collect(engine, questions: list[evaluate.GoldQuestion], source: str = "squad-dev") -> list[dict]:

@@ -5,6 +5,8 @@ Training only (torch); `qa.reader.trained` runs the exported ONNX file instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -61,14 +63,14 @@ def from_onnx(path: str, base: str) -> Reader:
         return (q - values[name + "_zero_point"].astype(np.float32)) * values[name + "_scale"]
 
     # The linear layers' matrices, in the order the graph uses them.
-    matrices = []
+    matrices: dict[str, Any] = {}
     for node in graph.node:
         for name in node.input:
-            key = name[: -len("_quantized")] if name.endswith("_quantized") else name
-            if key in values or name in values:
+            key = name.removesuffix("_quantized")
+            if name in values and key not in matrices and not key.startswith("encoder.embeddings"):
                 array = dequantized(key)
-                if array.ndim == 2 and not key.startswith("encoder.embeddings") and key not in {m[0] for m in matrices}:
-                    matrices.append((key, array))
+                if array.ndim == 2:
+                    matrices[key] = array
     reader = load(base)
     state = reader.state_dict()
     layers = reader.encoder.config.num_hidden_layers
@@ -78,7 +80,7 @@ def from_onnx(path: str, base: str) -> Reader:
     names += ["span.weight", "answerable.weight"]
     if len(matrices) != len(names):
         raise ValueError(f"{path}: {len(matrices)} weight matrices, expected {len(names)}")
-    for name, (_, array) in zip(names, matrices):
+    for name, array in zip(names, matrices.values()):
         state[name] = torch.tensor(array.T.copy())
     for name in state:
         if name in values and values[name].dtype.kind == "f":
