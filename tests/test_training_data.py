@@ -177,14 +177,54 @@ def test_calibration_reports_every_source_fitted_on_all_and_on_the_others():
             # is over-confident there, and the report must show it.
             for w in q["windows"]:
                 w["logit"] += 0.0 if source == "squad-dev" else 1.5 * w["right"] - shift
-            questions.append({**q, "source": source})
+            questions.append({**q, "source": source, "paraphrase": source == "selqa" and q["article"] < "02"})
     names = ("logit",)
     weights, intercept = fit(questions, names)
     figures = per_source(questions, names, weights, intercept, 0.5)
-    assert set(figures) == {"squad-dev", "selqa"}
-    for values in figures.values():
-        assert values["questions"] == 200
-        assert values["calibration_error_fitted_on_others"] > values["calibration_error"]
+    assert set(figures) == {"squad-dev", "selqa", "selqa (paraphrased)"}
+    assert figures["selqa (paraphrased)"]["questions"] == 100  # articles 00 and 01 of 4
+    for name in ("squad-dev", "selqa"):
+        assert figures[name]["questions"] == 200
+        assert figures[name]["calibration_error_fitted_on_others"] > figures[name]["calibration_error"]
+
+
+def reading_record(windows: list[tuple[int, int, float, str, bool]], gold_rank: int | None = 0) -> dict:
+    """A question as `training.reading.collect` records it: per window (candidate rank, passage
+    rank, answerability logit, answer text, right)."""
+    return {"source": "squad-dev", "article": "squad-dev:0", "answerable": gold_rank is not None,
+            "gold_rank": gold_rank,
+            "windows": [{"rank": rank, "passage": passage, "logit": logit, "span_score": 5.0, "heuristic": 0.5,
+                         "text": text, "right": right, "f1": float(right)}
+                        for rank, passage, logit, text, right in windows]}
+
+
+def test_each_way_of_reading_keeps_its_windows_and_recomputes_the_evidence_among_them():
+    from training.reading import restrict, variants
+
+    record = reading_record([(0, 1, 2.0, "Kishida", False), (1, 0, 1.0, "Kishida", True),
+                             (2, 0, 3.0, "Biden", False), (5, 2, 0.0, "Tokyo", False)])
+    ways = variants()
+    best2, = restrict([record], ways["best 2"])
+    assert [w["text"] for w in best2["windows"]] == ["Kishida", "Kishida"]
+    assert [w["margin"] for w in best2["windows"]] == [1.0, -1.0]  # against each other only
+    assert [w["agreement"] for w in best2["windows"]] == [1.0, 1.0]
+    passage0, = restrict([record], ways["passages 1"])
+    assert [w["text"] for w in passage0["windows"]] == ["Kishida", "Biden"]
+    assert [w["agreement"] for w in passage0["windows"]] == [0.0, 0.0]
+    best8, = restrict([record], ways["best 8"])
+    assert len(best8["windows"]) == 4 and best8["windows"][2]["margin"] == 1.0
+
+
+def test_reranking_by_what_was_read_counts_the_passage_of_the_best_window():
+    from training.reading import rerank
+
+    first_is_gold = reading_record([(0, 0, 2.0, "a", True), (1, 1, 1.0, "b", False)], gold_rank=0)
+    second_is_gold = reading_record([(0, 0, 1.0, "a", False), (1, 1, 2.0, "b", True)], gold_rank=1)
+    gold_not_read = reading_record([(0, 0, 1.0, "a", False)], gold_rank=3)
+    unanswerable = reading_record([(0, 0, 1.0, "a", False)], gold_rank=None)
+    results = [(r, 0.0, 0, np.array([w["logit"] for w in r["windows"]]))
+               for r in (first_is_gold, second_is_gold, gold_not_read, unanswerable)]
+    assert rerank(results) == {"questions": 2, "retrieval_hit1": 0.5, "reader_hit1": 1.0}
 
 
 @pytest.mark.parametrize(("prediction", "expected"), [

@@ -40,6 +40,7 @@ import argparse
 import contextlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,6 +48,9 @@ from qa import evaluate
 from qa.reader.trained import CARD_FILE, FEATURES, default_folder
 from qa.settings import Settings
 from training.data import HELD_OUT_DEV
+
+if TYPE_CHECKING:
+    from qa.pipeline import QA
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SQUAD = SHARED / "benchmarks/squad-dev-v1.1.json"
@@ -68,30 +72,46 @@ def within_sentence(prediction: str, sentences: tuple[str, ...]) -> bool:
     return any(evaluate.contains_answer(sentence, [prediction]) for sentence in sentences)
 
 
-def collect(engine, questions: list[evaluate.GoldQuestion], source: str = "squad-dev") -> list[dict]:
-    """Each question asked as it is and with its gold paragraph removed: per window read, its
-    evidence, and whether its answer is right (never, with the gold paragraph gone)."""
-    ids = dict(engine.index.db.execute(
-        "SELECT f.name || '#' || p.number, p.id FROM paragraphs p JOIN files f ON f.id = p.file_id"))
-    out = []
+def judge(source: str, gold: evaluate.GoldQuestion, removed: bool, windows: list, readings: list) -> list[bool]:
+    """Whether each window's answer is right: it holds a gold answer (SelQA: it lies inside the
+    gold answer sentence, in the gold paragraph); never, with the gold paragraph removed."""
+    if removed or not gold.answers:
+        return [False] * len(readings)
+    if source == "selqa":
+        (cited,) = gold.citations
+        return [(w.paragraph.file, w.paragraph.number) == cited and within_sentence(r.text, gold.answers)
+                for w, r in zip(windows, readings)]
+    return [evaluate.contains_answer(r.text, gold.answers) for r in readings]
+
+
+def asked(engine, questions: list[evaluate.GoldQuestion], source: str, paraphrased: frozenset[str] = frozenset()):
+    """Each question asked as it is and with its gold paragraph removed, within the removal:
+    yields the question, whether its paragraph is removed, the record's common fields (source,
+    article fold, answerable, paraphrase) and the gold paragraph's id."""
+    ids = engine.index.paragraph_ids()
     for gold in questions:
         (file, number), = gold.citations
+        gone = ids[(file, number)]
+        # Articles fall into 8 folds per source for the cross-validation.
+        fold = int(file.split("_")[0]) % 8
         for removed in (False, True):
-            gone = ids[f"{file}#{number}"]
             with evaluate.without_paragraph(engine, gone) if removed else contextlib.nullcontext():
-                _, sentences, candidates = engine._read(gold.question, engine.settings.retriever)
-                windows, readings, facts, _ = engine._read_windows(gold.question, candidates, sentences)
-            answers = () if removed else gold.answers
-            if source == "selqa":
-                right = [bool(answers) and (w.paragraph.file, w.paragraph.number) == (file, number)
-                         and within_sentence(r.text, answers) for w, r in zip(windows, readings)]
-            else:
-                right = [bool(answers) and evaluate.contains_answer(r.text, answers) for r in readings]
-            # Articles fall into 8 folds per source for the cross-validation.
-            fold = int(file.split("_")[0]) % 8
-            out.append({"source": source, "article": f"{source}:{fold}", "answerable": not removed,
-                        "windows": [{**f, "right": ok, "f1": evaluate.f1(r.text, answers) if answers else 0.0,
-                                     "text": r.text} for r, f, ok in zip(readings, facts, right)]})
+                yield gold, removed, {"source": source, "article": f"{source}:{fold}", "answerable": not removed,
+                                      "paraphrase": gold.id in paraphrased}, gone
+
+
+def collect(engine, questions: list[evaluate.GoldQuestion], source: str = "squad-dev",
+            paraphrased: frozenset[str] = frozenset()) -> list[dict]:
+    """Each question asked as it is and with its gold paragraph removed: per window read, its
+    evidence, and whether its answer is right (never, with the gold paragraph gone)."""
+    out = []
+    for gold, removed, record, _ in asked(engine, questions, source, paraphrased):
+        _, sentences, candidates = engine._read(gold.question, engine.settings.retriever)
+        windows, readings, facts, _ = engine._read_windows(gold.question, candidates, sentences)
+        right = judge(source, gold, removed, windows, readings)
+        answers = () if removed else gold.answers
+        out.append({**record, "windows": [{**f, "right": ok, "f1": evaluate.f1(r.text, answers) if answers else 0.0,
+                                           "text": r.text} for r, f, ok in zip(readings, facts, right)]})
     return out
 
 
@@ -134,15 +154,21 @@ def outcomes(questions: list[dict], names: tuple[str, ...], weights: np.ndarray,
     return out
 
 
+def cross_validated_outcomes(questions: list[dict], names: tuple[str, ...]) -> list[tuple[float, bool, bool, float]]:
+    """`outcomes` of every question, each article's scored by a fit on the other articles."""
+    scored = []
+    for article in sorted({q["article"] for q in questions}):
+        weights, intercept = fit([q for q in questions if q["article"] != article], names)
+        scored += outcomes([q for q in questions if q["article"] == article], names, weights, intercept)
+    return scored
+
+
 def cross_validated(questions: list[dict], names: tuple[str, ...]) -> dict[str, float]:
     """Log loss, ROC AUC and calibration error of the picked answers when each article is scored
     by a fit on the others."""
     from sklearn.metrics import log_loss
 
-    scored = []
-    for article in sorted({q["article"] for q in questions}):
-        weights, intercept = fit([q for q in questions if q["article"] != article], names)
-        scored += outcomes([q for q in questions if q["article"] == article], names, weights, intercept)
+    scored = cross_validated_outcomes(questions, names)
     p = [s[0] for s in scored]
     y = [s[1] for s in scored]
     return {"log_loss": round(float(log_loss(y, p)), 4), "auc": round(evaluate.roc_auc(p, y) or 0.0, 4),
@@ -186,7 +212,7 @@ def evenly(questions: list, count: int) -> list:
     return [questions[i * len(questions) // count] for i in range(count)]
 
 
-def engines(squad: Path, training_data: Path, count: int) -> dict[str, tuple[object, list]]:
+def engines(squad: Path, training_data: Path, count: int) -> dict[str, tuple[QA, list]]:
     """Per source (`SOURCES`), an engine over its open corpus and its held-out questions."""
     from qa.cli import _squad_engine
     from qa.settings import cache_dir
@@ -210,20 +236,33 @@ def engines(squad: Path, training_data: Path, count: int) -> dict[str, tuple[obj
     return out
 
 
+def paraphrased(training_data: Path) -> frozenset[str]:
+    """The ids of SelQA test's crowd-paraphrased questions (``is_paraphrase``)."""
+    from training import corpora
+
+    articles = corpora.read(training_data / corpora.SELQA_FILES[1])
+    return frozenset(q["id"] for a in articles for p in a["paragraphs"] for q in p["qas"] if q.get("is_paraphrase"))
+
+
 def per_source(questions: list[dict], names: tuple[str, ...], weights: np.ndarray, intercept: float,
                cut: float) -> dict[str, dict[str, float]]:
     """Each source's figures at ``cut``, under the fit on all sources, and its calibration error
-    and overall accuracy when fitted on the other sources only."""
+    when fitted on the other sources only; SelQA's paraphrased questions also on their own."""
     out = {}
     for source in sorted({q.get("source", "squad-dev") for q in questions}):
         own = [q for q in questions if q.get("source", "squad-dev") == source]
         others = [q for q in questions if q.get("source", "squad-dev") != source]
-        figures = summary(outcomes(own, names, weights, intercept), cut)
-        if others:
-            transfer = outcomes(own, names, *fit(others, names))
-            figures["calibration_error_fitted_on_others"] = round(evaluate.calibration_error(
-                [s[0] for s in transfer], [s[1] for s in transfer]) or 0.0, 4)
-        out[source] = {"questions": len(own) // 2, **figures}
+        groups = {source: own, f"{source} (paraphrased)": [q for q in own if q.get("paraphrase")]}
+        transfer = fit(others, names) if others else None
+        for name, group in groups.items():
+            if not group:
+                continue
+            figures = summary(outcomes(group, names, weights, intercept), cut)
+            if transfer is not None:
+                moved = outcomes(group, names, *transfer)
+                figures["calibration_error_fitted_on_others"] = round(evaluate.calibration_error(
+                    [s[0] for s in moved], [s[1] for s in moved]) or 0.0, 4)
+            out[name] = {"questions": len(group) // 2, **figures}
     return out
 
 
@@ -246,9 +285,10 @@ def main() -> None:
 
         reader = TrainedReader(args.model)
         questions = []
+        rephrased = paraphrased(args.training_data)
         for source, (engine, gold) in engines(args.squad, args.training_data, args.questions).items():
             engine._reader = reader
-            questions += collect(engine, gold, source)
+            questions += collect(engine, gold, source, rephrased)
         if args.save:
             args.save.write_text(json.dumps(questions) + "\n", encoding="utf-8")
     candidates = {names: cross_validated(questions, names) for names in CHOICES}
