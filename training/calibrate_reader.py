@@ -363,7 +363,7 @@ def model_card(card: dict) -> str:
              "SQuAD dev and SQuAD 2.0 training articles above), its int8 weights dequantized "
              "(`training.model.from_onnx`)"
              if init else training["base_model"])
-    return f"""# qa reader v{card['format']}
+    return f"""# qa reader v{card.get('version', card['format'])}
 
 An extractive reader for `qa`: given a question and a window of text (a sentence with its
 neighbours, at most {card['window_chars']} characters), it gives the short answer span in the

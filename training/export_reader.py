@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared/benchmarks")
     parser.add_argument("--work", type=Path, default=Path("training/work"))
     parser.add_argument("--out", type=Path, default=Path("qa/models/reader"))
+    parser.add_argument("--version", type=int, help="the model's version, in its card's title (default: the card format)")
     args = parser.parse_args()
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -133,6 +134,7 @@ def main() -> None:
         # 2: mined hard negatives, the two-step calibration over `evidence`; 3: the training-data
         # corpora, calibration over several sources.
         "format": 3,
+        "version": args.version or 3,
         "sha256": hashlib.sha256((args.out / MODEL_FILE).read_bytes()).hexdigest(),
         "bytes": (args.out / MODEL_FILE).stat().st_size,
         "weights": "int8 (dynamic quantization, per-channel weight scales)" if keeps else "float32",
