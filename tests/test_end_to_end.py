@@ -63,8 +63,6 @@ def test_the_trained_reader_quotes_the_short_answer_in_its_sentence(engine):
     assert set(answer.span.evidence) == set(FEATURES)
 
 
-@pytest.mark.xfail(strict=True, reason="known shortfall (docs/reader.md): on the seeds' paraphrased questions "
-                   "the trained reader is under-confident (0.18 against its threshold 0.35)")
 def test_the_trained_readers_confidence_clears_its_threshold_comfortably(engine):
     answer = engine.ask("what did Japan buy?", reader=qa.Reader.trained)
     assert answer.span is not None and answer.span.score >= engine.threshold(qa.Reader.trained) + 0.15
@@ -72,7 +70,9 @@ def test_the_trained_readers_confidence_clears_its_threshold_comfortably(engine)
 
 @pytest.mark.parametrize(("question", "file", "paragraph", "words"), [
     ("When did the trilateral summit take place?", "000_9ccf596f5a5ca5a0.txt", 14, "April 11, 2024"),
-    ("Who does Jeffrey Hornung work for?", "003_a6a8b422dbd42487.txt", 11, "Hornung"),
+    pytest.param("Who does Jeffrey Hornung work for?", "003_a6a8b422dbd42487.txt", 11, "Rand",
+                 marks=pytest.mark.xfail(strict=True, reason="known weakness of reader v4: it quotes his role, "
+                                         "'a defense analyst', not his employer, the Rand Corp.")),
     ("Which agency will deliver the rover to the lunar surface?", "003_a6a8b422dbd42487.txt", 10, "NASA"),
     ("How did China react to the Biden-Kishida meeting?", "000_9ccf596f5a5ca5a0.txt", 20, "dissatisfaction"),
 ])
