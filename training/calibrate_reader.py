@@ -359,9 +359,8 @@ def model_card(card: dict) -> str:
         for name, v in calibration["per_source"].items())
     data = "\n".join(f"- `{name}`: SHA-256 `{digest}`" for name, digest in training["data"].items())
     init = training.get("init")
-    start = (f"the reader shipped before it (`{init}`, fine-tuned from {training['base_model']} on the "
-             "SQuAD dev and SQuAD 2.0 training articles above), its int8 weights dequantized "
-             "(`training.model.from_onnx`)"
+    start = (f"the reader shipped before it (`{init}`, itself fine-tuned from {training['base_model']}; "
+             "docs/reader.md gives each model's data), its int8 weights dequantized (`training.model.from_onnx`)"
              if init else training["base_model"])
     return f"""# qa reader v{card.get('version', card['format'])}
 

@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared/benchmarks")
     parser.add_argument("--work", type=Path, default=Path("training/work"))
     parser.add_argument("--out", type=Path, default=Path("qa/models/reader"))
-    parser.add_argument("--version", type=int, help="the model's version, in its card's title (default: the card format)")
+    parser.add_argument("--version", type=int, help="the model version in the card title")
     args = parser.parse_args()
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
