@@ -285,10 +285,10 @@ class QA:
         return Span(text, score, Citation(paragraph.file, paragraph.number, sentence.line, start, end),
                     Context(text, start, end, sentence.line))
 
-    def _windows(self, candidates: list[heuristic.Candidate],
-                 sentences: dict[int, Sentence]) -> tuple[list[Window], dict[int, list[Sentence]]]:
+    def _windows(self, candidates: list[heuristic.Candidate], sentences: dict[int, Sentence],
+                 count: int = READ_WINDOWS) -> tuple[list[Window], dict[int, list[Sentence]]]:
         """The windows the trained reader reads: one around each of the cheap scorer's best
-        `READ_WINDOWS` sentences (two sentences may share a window), best first, and each
+        ``count`` sentences (two sentences may share a window), best first, and each
         paragraph's sentences in order."""
         by_paragraph: dict[int, list[Sentence]] = {}
         position: dict[int, int] = {}  # a sentence's place in its paragraph (ids run in file order)
@@ -298,7 +298,7 @@ class QA:
             own.append(sentences[sid])
         paragraphs = self.index.paragraphs(list(by_paragraph))
         chosen: dict[tuple[int, int, int], Window] = {}
-        for rank, candidate in enumerate(candidates[:READ_WINDOWS]):
+        for rank, candidate in enumerate(candidates[:count]):
             own = by_paragraph[candidate.paragraph]
             start, end = windows.window([(s.start, s.end) for s in own], position[candidate.sentence])
             paragraph = paragraphs[candidate.paragraph][0]

@@ -44,17 +44,12 @@ def collect(engine, questions: list[evaluate.GoldQuestion], source: str, paraphr
     """Per question and removal: the retrieval rank of the gold passage, and every window the
     cheap scorer's sentences give, with its candidate rank, its passage's rank and what the
     reader read in it."""
-    from qa import pipeline
     from qa.reader import heuristic
 
     out = []
     for gold, removed, record, gone in calibration.asked(engine, questions, source, paraphrased):
         ranked, sentences, candidates = engine._read(gold.question, engine.settings.retriever)
-        every, pipeline.READ_WINDOWS = pipeline.READ_WINDOWS, len(candidates)
-        try:
-            windows, _ = engine._windows(candidates, sentences)
-        finally:
-            pipeline.READ_WINDOWS = every
+        windows, _ = engine._windows(candidates, sentences, count=len(candidates))
         readings = engine.reader.read(gold.question, [w.text for w in windows]) if windows else []
         right = calibration.judge(source, gold, removed, windows, readings)
         passage = {pid: rank for rank, (pid, _) in enumerate(ranked)}
@@ -110,7 +105,7 @@ def figures(results: list[tuple[dict, float, int, np.ndarray]], cut: float) -> d
     """One group's figures at ``cut`` (the threshold chosen over all sources)."""
     from sklearn.metrics import log_loss
 
-    outcomes = [(p, bool(r["windows"][i]["right"]), r["answerable"], r["windows"][i]["f1"]) for r, p, i, _ in results]
+    outcomes = _outcomes(results)
     answerable = [o for o in outcomes if o[2]]
     probability, right = [o[0] for o in outcomes], [o[1] for o in outcomes]
     return {"questions": len(answerable),
@@ -119,6 +114,12 @@ def figures(results: list[tuple[dict, float, int, np.ndarray]], cut: float) -> d
             "overall_accuracy": round(calibration.overall_accuracy(outcomes, cut), 4),
             "right_answering_all": round(sum(o[1] for o in answerable) / len(answerable), 4),
             "windows_per_question": round(float(np.mean([len(r["windows"]) for r, *_ in results])), 2)}
+
+
+def _outcomes(results: list[tuple[dict, float, int, np.ndarray]]) -> list[tuple[float, bool, bool, float]]:
+    """Per record, as `training.calibrate_reader.outcomes` gives them: the picked answer's
+    probability, whether it is right, whether the question is answerable, and its F1."""
+    return [(p, bool(r["windows"][i]["right"]), r["answerable"], r["windows"][i]["f1"]) for r, p, i, _ in results]
 
 
 def rerank(results: list[tuple[dict, float, int, np.ndarray]]) -> dict[str, float]:
@@ -147,8 +148,7 @@ def compare(records: list[dict]) -> dict[str, dict]:
     report = {}
     for name, keep in variants().items():
         results = scored(restrict(records, keep))
-        outcomes = [(p, bool(r["windows"][i]["right"]), r["answerable"], 0.0) for r, p, i, _ in results]
-        cut, _ = calibration.threshold(outcomes)
+        cut, _ = calibration.threshold(_outcomes(results))
         report[name] = {"threshold": cut, **{g: figures(rs, cut) for g, rs in groups(results).items()},
                         "rerank": rerank(results)}
     return report
