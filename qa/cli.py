@@ -71,7 +71,7 @@ class Articles(str, Enum):
     even = "even"
 
 
-RerankOption = Annotated[bool, typer.Option("--rerank/--no-rerank", help="Order passages by the best sentence in each.")]
+RerankOption = Annotated[bool, typer.Option("--rerank/--no-rerank", help="Order passages by what was read in each.")]
 
 
 def _reports_errors(command: Callable[..., None]) -> Callable[..., None]:

@@ -69,6 +69,14 @@ def rerank(ranked: Ranking, evidence: dict[int, float], weight: float) -> list[t
     return sorted(blended, key=lambda pair: -pair[1])
 
 
+def lead(ranked: Ranking, evidence: dict[int, float]) -> list[tuple[int, float]]:
+    """Put the items with evidence first, best evidence first (the passages the trained reader
+    read, by the probability of its best answer in each); the rest follow in their order. Each
+    item keeps its score: the evidence decides the order, not the number shown."""
+    first = sorted((pair for pair in ranked if pair[0] in evidence), key=lambda pair: -evidence[pair[0]])
+    return first + [pair for pair in ranked if pair[0] not in evidence]
+
+
 def score_sum(rankings: Sequence[Ranking], weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
     """CombSUM of min-max normalised scores (Fox & Shaw, 1994).
 

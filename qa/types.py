@@ -76,7 +76,9 @@ class Citation:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved passage (one paragraph) with its fused retrieval score."""
+    """A retrieved passage (one paragraph) with its fused retrieval score (blended with its best
+    sentence's when passages are reranked; with the trained reader, the passages it read come
+    first, by the probability of the answer it found in each, and keep their scores)."""
 
     citation: Citation
     score: float

@@ -35,3 +35,11 @@ def test_score_sum_scales_each_ranking_and_keeps_margins():
     assert [i for i, _ in score_sum([dense, lexical])][0] == 2
     assert dict(score_sum([[(7, 3.0)], []])) == {7: 1.0}
     assert dict(score_sum([dense], weights=[2.0]))[1] == 2.0
+
+
+def test_lead_puts_items_with_evidence_first_by_evidence_and_keeps_every_score():
+    from qa.fusion import lead
+
+    ranked = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]
+    assert lead(ranked, {3: 0.6, 2: 0.1}) == [(3, 0.7), (2, 0.8), (1, 0.9), (4, 0.6)]
+    assert lead(ranked, {}) == ranked

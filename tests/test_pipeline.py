@@ -31,6 +31,16 @@ def test_ask_quotes_the_short_answer_in_its_sentence_and_cites_it(tiny_index: Pa
     assert answer.span.score == engine.reader.probability(answer.span.evidence)
 
 
+def test_the_trained_reader_puts_the_passage_of_its_answer_first(tiny_index: Path, fake_encoder):
+    engine = qa.open_index(tiny_index, encoder=fake_encoder)
+    for question in ("Who walked on the Moon?", "What colour are bananas?", "What is the capital of France?"):
+        answer = engine.ask(question, min_score=0, reader=qa.Reader.trained)
+        first = answer.passages[0].citation
+        assert (first.file, first.paragraph) == (answer.span.citation.file, answer.span.citation.paragraph)
+        unranked = engine.ask(question, min_score=0, reader=qa.Reader.trained, rerank=False)
+        assert [h.citation for h in unranked.passages] == [h.citation for h in engine.search(question)]
+
+
 def test_the_default_reader_quotes_the_whole_sentence(tiny_index: Path, tiny_corpus: Path, fake_encoder):
     answer = qa.open_index(tiny_index, encoder=fake_encoder).ask("Who walked on the Moon?")
     assert answer.span.text == answer.span.context.text == "Neil Armstrong walked on the Moon in 1969."

@@ -167,6 +167,15 @@ def test_qamr_short_questions_pair_a_sentence_with_a_similar_one_that_lacks_the_
     assert {p.context for p in negatives} == {sentences[1]}  # shares "rover" and "built", lacks "Japan"
 
 
+def test_calibration_compares_the_logit_with_every_subset_of_the_other_evidence_simplest_first():
+    from qa.reader.trained import FEATURES
+    from training.calibrate_reader import CHOICES
+
+    assert len(set(CHOICES)) == len(CHOICES) == 2 ** (len(FEATURES) - 1)
+    assert all(names[0] == "logit" and set(names) <= set(FEATURES) for names in CHOICES)
+    assert [len(names) for names in CHOICES] == sorted(len(names) for names in CHOICES)
+
+
 def test_calibration_reports_every_source_fitted_on_all_and_on_the_others():
     from training.calibrate_reader import per_source
 
@@ -220,11 +229,12 @@ def test_reranking_by_what_was_read_counts_the_passage_of_the_best_window():
 
     first_is_gold = reading_record([(0, 0, 2.0, "a", True), (1, 1, 1.0, "b", False)], gold_rank=0)
     second_is_gold = reading_record([(0, 0, 1.0, "a", False), (1, 1, 2.0, "b", True)], gold_rank=1)
+    best_sentence_in_gold = reading_record([(0, 1, 2.0, "a", True), (1, 0, 1.0, "b", False)], gold_rank=1)
     gold_not_read = reading_record([(0, 0, 1.0, "a", False)], gold_rank=3)
     unanswerable = reading_record([(0, 0, 1.0, "a", False)], gold_rank=None)
     results = [(r, 0.0, 0, np.array([w["logit"] for w in r["windows"]]))
-               for r in (first_is_gold, second_is_gold, gold_not_read, unanswerable)]
-    assert rerank(results) == {"questions": 2, "retrieval_hit1": 0.5, "reader_hit1": 1.0}
+               for r in (first_is_gold, second_is_gold, best_sentence_in_gold, gold_not_read, unanswerable)]
+    assert rerank(results) == {"questions": 4, "retrieval_hit1": 0.25, "sentence_hit1": 0.5, "reader_hit1": 0.75}
 
 
 @pytest.mark.parametrize(("prediction", "expected"), [
@@ -233,3 +243,15 @@ def test_a_short_answer_counts_right_inside_a_whole_sentence_answer(prediction, 
     from training.calibrate_reader import within_sentence
 
     assert within_sentence(prediction, ("NASA will launch the rover in 2031.",)) is expected
+
+
+def test_calibration_keeps_the_simplest_evidence_unless_more_is_better_beyond_noise():
+    from training.calibrate_reader import choose
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.2, 0.6, 2000)
+    noisy = {("logit",): {"losses": base},
+             ("logit", "heuristic"): {"losses": base - 0.002 + rng.normal(0, 0.2, 2000)}}
+    assert choose(noisy) == ("logit",)
+    clearly = {("logit",): {"losses": base}, ("logit", "heuristic"): {"losses": base - 0.05}}
+    assert choose(clearly) == ("logit", "heuristic")
