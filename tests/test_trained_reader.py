@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -66,6 +67,73 @@ def test_a_damaged_model_is_refused_before_it_runs(tmp_path: Path):
     (folder / MODEL_FILE).write_bytes(bytes(data))
     with pytest.raises(qa.ModelMissing, match="is damaged"):
         TrainedReader(folder)
+
+
+WINDOWS = ["The rover will be launched by NASA in 2031, the agency said.",
+           "Japan's acquisition of 400 Tomahawk Cruise Missiles was announced in Washington."]
+
+
+def logits(reader: TrainedReader) -> list[tuple[float, float, str]]:
+    return [(r.logit, r.span_score, r.text) for r in reader.read("Who will launch the rover?", WINDOWS)]
+
+
+def test_the_optimised_graph_is_kept_once_and_reads_exactly_what_a_fresh_session_reads(tmp_path: Path,
+                                                                                      monkeypatch):
+    from qa.reader import trained
+
+    monkeypatch.setenv("QA_CACHE", str(tmp_path / "cache"))
+    first = TrainedReader(copy_model(tmp_path))  # optimises, and keeps the graph
+    graph, record = trained._cache_files(first.card, trained._source(first.folder / MODEL_FILE))
+    assert graph.is_file() and record.is_file()
+    assert not list(graph.parent.glob("*.partial"))
+    made = graph.stat().st_mtime_ns
+    again = TrainedReader(first.folder)  # starts from the kept graph
+    assert graph.stat().st_mtime_ns == made
+    assert logits(again) == logits(first)
+
+
+def test_a_damaged_or_foreign_kept_graph_is_not_used(tmp_path: Path, monkeypatch):
+    from qa.reader import trained
+
+    monkeypatch.setenv("QA_CACHE", str(tmp_path / "cache"))
+    reader = TrainedReader(copy_model(tmp_path))
+    expected = logits(reader)
+    graph, record = trained._cache_files(reader.card, trained._source(reader.folder / MODEL_FILE))
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    assert logits(TrainedReader(reader.folder)) == expected  # optimised again from the checked model
+    assert hashlib.sha256(graph.read_bytes()).hexdigest() == json.loads(record.read_text())["sha256"]
+    model = reader.folder / MODEL_FILE  # the model file damaged after its graph was kept
+    damaged = bytearray(model.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    model.write_bytes(bytes(damaged))
+    with pytest.raises(qa.ModelMissing, match="is damaged"):
+        TrainedReader(reader.folder)
+
+
+def test_a_graph_is_kept_per_installed_model_and_replaced_when_onnxruntime_changes(tmp_path: Path, monkeypatch):
+    import onnxruntime
+
+    monkeypatch.setenv("QA_CACHE", str(tmp_path / "cache"))
+    folders = [copy_model(tmp_path / "one"), copy_model(tmp_path / "two")]
+    for folder in folders:
+        TrainedReader(folder)
+    kept = tmp_path / "cache" / "reader"
+    assert len(list(kept.glob("*.onnx"))) == 2  # one per place, so neither evicts the other
+    monkeypatch.setattr(onnxruntime, "__version__", "0.0.0-test")
+    TrainedReader(folders[0])
+    names = sorted(p.name for p in kept.glob("*.onnx"))
+    assert len(names) == 2 and sum("0.0.0-test" in n for n in names) == 1
+
+
+def test_an_unwritable_cache_still_loads_the_model(tmp_path: Path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("QA_CACHE", str(blocker))
+    reader = TrainedReader(copy_model(tmp_path))
+    assert logits(reader)[0][2] == "NASA"
+    assert blocker.read_text() == ""
 
 
 def test_the_cli_reports_a_damaged_model_in_one_line(tmp_path: Path, monkeypatch, tiny_index: Path):

@@ -11,9 +11,11 @@ The model lives in ``qa/models/reader/`` with its model card; ``training/`` made
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,8 +137,97 @@ def evidence(readings: Sequence[Reading], heuristic: Sequence[float]) -> list[di
     return out
 
 
+def _source(model: Path) -> dict[str, Any]:
+    """What identifies the model file a cached graph was optimised from: its path, size and
+    modification time (rewriting or replacing it changes them)."""
+    stat = model.stat()
+    return {"path": str(model.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _cache_files(card: dict, source: dict) -> tuple[Path, Path]:
+    """The optimised graph of the card's model, installed at ``source``, for this onnxruntime,
+    and its record."""
+    import onnxruntime
+
+    from qa.settings import cache_dir
+
+    place = hashlib.sha256(source["path"].encode()).hexdigest()[:8]
+    stem = f"{str(card.get('sha256'))[:16]}-{place}-onnxruntime-{onnxruntime.__version__}"
+    return cache_dir() / "reader" / f"{stem}.onnx", cache_dir() / "reader" / f"{stem}.json"
+
+
+def _options(level):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = READ_THREADS
+    options.graph_optimization_level = level
+    return options
+
+
+def _cached_session(card: dict, source: dict):
+    """A session on the optimised graph cached by `_optimized_session`, or None: when there is
+    none, it was made from another file than ``source``, or its bytes differ from its record."""
+    import onnxruntime
+
+    graph, record = _cache_files(card, source)
+    try:
+        kept = json.loads(record.read_text(encoding="utf-8"))
+        if kept.get("source") != source:
+            return None
+        data = graph.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if hashlib.sha256(data).hexdigest() != kept.get("sha256"):
+        return None
+    options = _options(onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)  # done already
+    return onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
+def _optimized_session(model: bytes, card: dict, source: dict):
+    """A session on ``model`` (checked already) with extended graph optimisations, as in the
+    export's measurements and the calibration (with basic ones only, the int8 kernels differ and
+    logits move by up to 1.3; the layout ones, which are specific to a CPU, do not change this
+    model's graph). The optimised graph is kept in the cache, so that the next process skips
+    the optimising (45 of the 70 ms a session takes to start); if the cache cannot be written,
+    nothing is kept."""
+    import onnxruntime
+
+    graph, record = _cache_files(card, source)
+    partial = graph.with_name(f"{graph.name}.{os.getpid()}.partial")
+    options = _options(onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+    try:
+        graph.parent.mkdir(parents=True, exist_ok=True)
+        options.optimized_model_filepath = str(partial)
+        session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        digest = hashlib.sha256(partial.read_bytes()).hexdigest()
+        os.replace(partial, graph)
+        written = record.with_name(f"{record.name}.{os.getpid()}.partial")
+        written.write_text(json.dumps({"source": source, "sha256": digest}), encoding="utf-8")
+        os.replace(written, record)
+        _forget_others(record, source)
+        return session
+    except Exception:  # an unwritable cache: start the session without keeping its graph
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        options = _options(onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+        return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def _forget_others(record: Path, source: dict) -> None:
+    """Remove the graphs kept for the same model file before (an older model there, or another
+    onnxruntime), so that the cache holds one per place a model is installed."""
+    for other in record.parent.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            if other != record and json.loads(other.read_text(encoding="utf-8"))["source"]["path"] == source["path"]:
+                other.with_suffix(".onnx").unlink(missing_ok=True)
+                other.unlink()
+
+
 class TrainedReader:
-    """The shipped reader model, checked against its card's SHA-256 when loaded.
+    """The shipped reader model, checked against its card's SHA-256 when loaded. Its optimised
+    graph is kept in the cache (``reader/``) with its own SHA-256 and the model file's size and
+    time, and later loads start from it while that file is unchanged.
 
     Args:
         folder: holds ``reader.onnx``, ``tokenizer.json`` and ``reader.json`` (the card's data).
@@ -146,26 +237,24 @@ class TrainedReader:
     """
 
     def __init__(self, folder: Path | None = None):
-        import onnxruntime
         from tokenizers import Tokenizer
 
         folder = folder or default_folder()
         self.folder = folder
         try:
             self.card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
-            model = (folder / MODEL_FILE).read_bytes()
+            source = _source(folder / MODEL_FILE)
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            self.session = _cached_session(self.card, source)
+            model = None if self.session else (folder / MODEL_FILE).read_bytes()
         except (OSError, ValueError, Exception) as exc:  # tokenizers raises its own Exception type
             raise ModelMissing(f"the reader model in {folder} cannot be loaded ({_reason(exc)}); "
                                f"reinstall qa (./setup.sh), or answer with --reader heuristic") from None
-        if hashlib.sha256(model).hexdigest() != self.card.get("sha256"):
-            raise ModelMissing(f"the reader model {folder / MODEL_FILE} is damaged (its SHA-256 differs from "
-                               f"{CARD_FILE}); reinstall qa (./setup.sh), or answer with --reader heuristic")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = READ_THREADS
-        # All graph optimisations (the default), as in the export's measurements and the
-        # calibration: with basic ones only, the int8 kernels differ and logits move by up to 1.3.
-        self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        if model is not None:
+            if hashlib.sha256(model).hexdigest() != self.card.get("sha256"):
+                raise ModelMissing(f"the reader model {folder / MODEL_FILE} is damaged (its SHA-256 differs from "
+                                   f"{CARD_FILE}); reinstall qa (./setup.sh), or answer with --reader heuristic")
+            self.session = _optimized_session(model, self.card, source)
         calibration = self.card.get("calibration") or {}
         self.weights = dict(zip(calibration.get("features", ["logit"]), calibration.get("weights", [1.0])))
         self.intercept = float(calibration.get("intercept", 0.0))
