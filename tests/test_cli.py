@@ -424,5 +424,5 @@ def test_the_first_builds_rate_leaves_the_one_time_export_out(tiny_corpus: Path,
     said = re.search(r"in ([0-9.]+) s, of which 0\.9 s exporting the model once; ([0-9.]+) paragraphs embedded "
                      r"per second\.$", result.stderr.strip())
     assert said, result.stderr
-    seconds, rate = float(said.group(1)), float(said.group(2))
-    assert rate == pytest.approx(6 / (seconds - 0.9), rel=0.2) and rate > 6 / seconds * 3
+    seconds, rate = float(said.group(1)), float(said.group(2))  # seconds rounded to 0.1, at least 1.0
+    assert 6 / (seconds + 0.05 - 0.9) <= rate <= 6 / (seconds - 0.05 - 0.9)  # 6 paragraphs, export left out
