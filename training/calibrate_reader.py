@@ -180,7 +180,7 @@ def cross_validated(questions: list[dict], names: tuple[str, ...]) -> dict:
 def choose(candidates: dict[tuple[str, ...], dict]) -> tuple[str, ...]:
     """The evidence to fit on: of the sets `cross_validated` scored (simplest first), the simplest
     whose log loss exceeds the best's by less than one standard error of the difference (question
-    by question). Among 16 sets the lowest loss is partly luck, and fewer kinds of evidence carry
+    by question). Among so many sets the lowest loss is partly luck, and fewer kinds of evidence carry
     better to text unlike the calibration sources."""
     best = min(candidates, key=lambda n: candidates[n]["losses"].mean())
     for names, scores in candidates.items():
