@@ -127,6 +127,15 @@ def test_a_graph_is_kept_per_installed_model_and_replaced_when_onnxruntime_chang
     assert len(names) == 2 and sum("0.0.0-test" in n for n in names) == 1
 
 
+def test_the_graph_of_a_model_file_that_is_gone_is_removed_when_another_is_kept(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("QA_CACHE", str(tmp_path / "cache"))
+    gone = copy_model(tmp_path / "gone")
+    TrainedReader(gone)
+    shutil.rmtree(gone)
+    TrainedReader(copy_model(tmp_path / "here"))
+    assert len(list((tmp_path / "cache" / "reader").glob("*.onnx"))) == 1
+
+
 def test_an_unwritable_cache_still_loads_the_model(tmp_path: Path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")

@@ -165,12 +165,11 @@ def _options(level):
     return options
 
 
-def _cached_session(card: dict, source: dict):
-    """A session on the optimised graph cached by `_optimized_session`, or None: when there is
+def _cached_session(graph: Path, record: Path, source: dict):
+    """A session on the optimised graph kept by `_optimized_session`, or None: when there is
     none, it was made from another file than ``source``, or its bytes differ from its record."""
     import onnxruntime
 
-    graph, record = _cache_files(card, source)
     try:
         kept = json.loads(record.read_text(encoding="utf-8"))
         if kept.get("source") != source:
@@ -184,16 +183,17 @@ def _cached_session(card: dict, source: dict):
     return onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
-def _optimized_session(model: bytes, card: dict, source: dict):
+def _optimized_session(model: bytes, graph: Path, record: Path, source: dict):
     """A session on ``model`` (checked already) with extended graph optimisations, as in the
     export's measurements and the calibration (with basic ones only, the int8 kernels differ and
     logits move by up to 1.3; the layout ones, which are specific to a CPU, do not change this
-    model's graph). The optimised graph is kept in the cache, so that the next process skips
-    the optimising (45 of the 70 ms a session takes to start); if the cache cannot be written,
-    nothing is kept."""
+    model's graph). The optimised graph is kept in the cache (``graph``, with its ``record``), so
+    that the next process skips the optimising (a session then starts in 20-30 ms, not about
+    70); if the cache cannot be written, nothing is kept."""
     import onnxruntime
 
-    graph, record = _cache_files(card, source)
+    from qa.storage.manifest import replace_text
+
     partial = graph.with_name(f"{graph.name}.{os.getpid()}.partial")
     options = _options(onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
     try:
@@ -202,9 +202,7 @@ def _optimized_session(model: bytes, card: dict, source: dict):
         session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         digest = hashlib.sha256(partial.read_bytes()).hexdigest()
         os.replace(partial, graph)
-        written = record.with_name(f"{record.name}.{os.getpid()}.partial")
-        written.write_text(json.dumps({"source": source, "sha256": digest}), encoding="utf-8")
-        os.replace(written, record)
+        replace_text(record, json.dumps({"source": source, "sha256": digest}))
         _forget_others(record, source)
         return session
     except Exception:  # an unwritable cache: start the session without keeping its graph
@@ -216,10 +214,12 @@ def _optimized_session(model: bytes, card: dict, source: dict):
 
 def _forget_others(record: Path, source: dict) -> None:
     """Remove the graphs kept for the same model file before (an older model there, or another
-    onnxruntime), so that the cache holds one per place a model is installed."""
+    onnxruntime) and for model files that are gone (a removed checkout or environment), so that
+    the cache holds one per place a model is installed."""
     for other in record.parent.glob("*.json"):
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            if other != record and json.loads(other.read_text(encoding="utf-8"))["source"]["path"] == source["path"]:
+            path = json.loads(other.read_text(encoding="utf-8"))["source"]["path"]
+            if other != record and (path == source["path"] or not Path(path).exists()):
                 other.with_suffix(".onnx").unlink(missing_ok=True)
                 other.unlink()
 
@@ -244,8 +244,9 @@ class TrainedReader:
         try:
             self.card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
             source = _source(folder / MODEL_FILE)
+            kept = _cache_files(self.card, source)
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            self.session = _cached_session(self.card, source)
+            self.session = _cached_session(*kept, source)
             model = None if self.session else (folder / MODEL_FILE).read_bytes()
         except (OSError, ValueError, Exception) as exc:  # tokenizers raises its own Exception type
             raise ModelMissing(f"the reader model in {folder} cannot be loaded ({_reason(exc)}); "
@@ -254,7 +255,7 @@ class TrainedReader:
             if hashlib.sha256(model).hexdigest() != self.card.get("sha256"):
                 raise ModelMissing(f"the reader model {folder / MODEL_FILE} is damaged (its SHA-256 differs from "
                                    f"{CARD_FILE}); reinstall qa (./setup.sh), or answer with --reader heuristic")
-            self.session = _optimized_session(model, self.card, source)
+            self.session = _optimized_session(model, *kept, source)
         calibration = self.card.get("calibration") or {}
         self.weights = dict(zip(calibration.get("features", ["logit"]), calibration.get("weights", [1.0])))
         self.intercept = float(calibration.get("intercept", 0.0))
