@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -255,3 +257,24 @@ def test_calibration_keeps_the_simplest_evidence_unless_more_is_better_beyond_no
     assert choose(noisy) == ("logit",)
     clearly = {("logit",): {"losses": base}, ("logit", "heuristic"): {"losses": base - 0.05}}
     assert choose(clearly) == ("logit", "heuristic")
+
+
+def test_a_paraphrased_question_uses_other_words_than_its_window_and_keeps_its_pairs():
+    pytest.importorskip("wn")
+    from training.data import Pair
+    from training.paraphrase import paraphrased, rewrite
+
+    window = "Japan will buy 400 missiles from the United States."
+    question = rewrite("What will Japan buy from the United States?", [window], random.Random(0))
+    assert question is not None and "buy" not in question  # the only plain word it shares
+    assert "Japan" in question and "United States" in question  # names are kept
+    assert rewrite("Who wrote it?", [window], random.Random(0)) is None  # nothing shared to replace
+
+    pairs = [Pair("What will Japan buy?", window, (15, 27), ("400 missiles",), "q1"),
+             Pair("What will Japan buy?", "The talks ended on Friday.", None, (), "q1"),
+             Pair("Who wrote it?", window, (0, 5), ("Japan",), "q2"),
+             Pair("What will Japan buy?", "Nothing to buy here.", None, (), "q3")]
+    out = paraphrased(pairs, seed=0)
+    assert [(p.qid, p.context, p.answer) for p in out] == [("q1~p", window, (15, 27)),
+                                                          ("q1~p", "The talks ended on Friday.", None)]
+    assert len({p.question for p in out}) == 1 and out[0].question != pairs[0].question

@@ -116,14 +116,21 @@ def short_question_pairs(articles: list[dict], seed: int) -> list[Pair]:
     return out
 
 
-def load_corpora(folder: Path, seed: int = 0) -> dict[str, tuple[list[Pair], list[Pair]]]:
-    """Per source (``squad``, ``selqa``, ``qamr``), ``(training pairs, held-out pairs)``; the
-    held-out pairs are built with a fixed seed, the same for every run."""
+def load_corpora(folder: Path, seed: int = 0, paraphrase: bool = False) -> dict[str, tuple[list[Pair], list[Pair]]]:
+    """Per source (``squad``, ``selqa``, ``qamr``, and with ``paraphrase`` ``paraphrased``: the
+    SQuAD train questions rewritten by `training.paraphrase`), ``(training pairs, held-out
+    pairs)``; the held-out pairs are built with a fixed seed, the same for every run."""
     squad_train, squad_held = squad_articles(folder)
     selqa_train, selqa_held = (read(folder / name) for name in SELQA_FILES)
     qamr_train, qamr_held = (read(folder / name) for name in QAMR_FILES)
-    return {
+    corpora = {
         "squad": (squad_pairs(squad_train, seed), squad_pairs(squad_held, 12345)),
         "selqa": (sentence_pairs(selqa_train, seed), sentence_pairs(selqa_held, 12345)),
         "qamr": (short_question_pairs(qamr_train, seed), short_question_pairs(qamr_held, 12345)),
     }
+    if paraphrase:
+        from training.paraphrase import paraphrased
+
+        train, held = corpora["squad"]
+        corpora["paraphrased"] = (paraphrased(train, seed), paraphrased(held, 12345))
+    return corpora

@@ -268,7 +268,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--init", type=Path, help="start from this reader.onnx instead of all-MiniLM-L6-v2")
     parser.add_argument("--mix", default="dev=1,squad=1,selqa=1,qamr=1",
                         help="share of each source's questions: dev (even SQuAD dev articles, with mined "
-                             "windows), squad (SQuAD train), selqa, qamr; above 1 repeats")
+                             "windows), squad (SQuAD train), paraphrased (SQuAD train's "
+                             "questions in other words, training.paraphrase), selqa, qamr; above 1 repeats")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--max-pairs", type=int, default=0, help="stop the schedule after this many pairs (0: none)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -314,9 +315,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"{mined_path} was mined from other data files: run `python -m training.mine` again")
     hashes |= {name: sha256(args.training_data / name) for name in FILES}
     dev_train, dev_held = load_splits(args.data, mined=mined)
-    corpora = load_corpora(args.training_data, args.seed)
-    sources = {"dev": dev_train, **{name: pairs for name, (pairs, _) in corpora.items()}}
     shares = {name: float(share) for name, share in (item.split("=") for item in args.mix.split(","))}
+    corpora = load_corpora(args.training_data, args.seed, paraphrase="paraphrased" in shares)
+    sources = {"dev": dev_train, **{name: pairs for name, (pairs, _) in corpora.items()}}
     if set(shares) - set(sources):
         sys.exit(f"--mix: unknown sources {sorted(set(shares) - set(sources))}; known: {sorted(sources)}")
     train_pairs = mixed(sources, shares, args.seed)
