@@ -12,7 +12,9 @@ question (``--min-score 0``):
   of those questions asked with its gold paragraph removed: overall accuracy at the threshold,
   confidence ROC AUC and expected calibration error;
 - **both seeds sets** over the shipped seeds: unanswerable questions abstained on, answerable
-  ones silenced, and how often the answer contains the gold answer;
+  ones silenced, and how often the answer contains the gold answer; also the fewest answerable
+  ones any threshold would silence while declining the target share of unanswerable ones (11 of
+  12): what the confidence's ranking allows, whatever the threshold;
 - ``qa ask "what did Japan buy?"``: the answer and its confidence;
 - **latency**: a cold ``qa ask`` (a fresh process, median of ``--runs``, the two readers
   alternated) and the warm median over the seeds questions.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -42,6 +45,18 @@ from qa.settings import Reader, Settings  # noqa: E402
 
 QUESTION = "what did Japan buy?"
 SEEDS = ("eval/seeds_gold.jsonl", "eval/seeds_dev.jsonl")
+DECLINED = 11 / 12  # the share of unanswerable seeds questions the reader is held to decline
+
+
+def fewest_silenced(results: list[evaluate.Result], declined: float = DECLINED) -> int:
+    """The fewest answerable questions silenced by any threshold that declines at least
+    ``declined`` of the unanswerable ones (the lowest such threshold)."""
+    unanswerable = sorted(r.confidence for r in results if not r.gold.answers)
+    if not unanswerable:
+        return 0
+    must = unanswerable[max(0, math.ceil(declined * len(unanswerable)) - 1)]  # the threshold lies above it
+    return sum(r.confidence <= must for r in results if r.gold.answers)
+
 
 
 def use_model(engine, reader: Reader, folder: Path | None) -> None:
@@ -83,6 +98,7 @@ def seeds(index: Path, reader: Reader, folder: Path | None) -> dict:
                                                f"{at['unanswerable']}",
                      "answerable_silenced": f"{round(at['hasans_abstained'] * at['answerable'])} of "
                                             f"{at['answerable']}",
+                     "silenced_at_best_threshold": f"{fewest_silenced(results)} of {at['answerable']}",
                      "contains_gold": at["answer_accuracy"], "contains_gold_all": everything["answer_accuracy"],
                      "confidence_auc": at["confidence_auc"], "warm_p50_ms": at["latency_p50_ms"]}
     answer = engine.ask(QUESTION, reader=reader, min_score=0.0)

@@ -71,8 +71,8 @@ def test_the_trained_readers_confidence_clears_its_threshold_comfortably(engine)
 @pytest.mark.parametrize(("question", "file", "paragraph", "words"), [
     ("When did the trilateral summit take place?", "000_9ccf596f5a5ca5a0.txt", 14, "April 11, 2024"),
     pytest.param("Who does Jeffrey Hornung work for?", "003_a6a8b422dbd42487.txt", 11, "Rand",
-                 marks=pytest.mark.xfail(strict=True, reason="known weakness of reader v4: it quotes his role, "
-                                         "'a defense analyst', not his employer, the Rand Corp.")),
+                 marks=pytest.mark.xfail(strict=True, reason="known weakness of the trained reader: it quotes his "
+                                         "role, 'defense analyst', not his employer, the Rand Corp.")),
     ("Which agency will deliver the rover to the lunar surface?", "003_a6a8b422dbd42487.txt", 10, "NASA"),
     ("How did China react to the Biden-Kishida meeting?", "000_9ccf596f5a5ca5a0.txt", 20, "dissatisfaction"),
 ])

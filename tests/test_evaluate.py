@@ -247,3 +247,18 @@ def test_a_squad_corpus_folder_is_written_only_when_it_holds_nothing_but_its_own
     with pytest.raises(BadInput, match="which qa did not write there; move it away or set QA_CACHE"):
         squad_corpus(path, corpus)
     assert snapshot(tmp_path) == before
+
+
+def test_the_fewest_silenced_are_those_at_or_below_the_unanswerable_score_the_threshold_must_clear():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_reader", Path(__file__).parents[1] / "bench/reader.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    unanswerable = [result(gold(f"u{i}", answers=()), "x", p) for i, p in enumerate((0.1, 0.2, 0.3, 0.9))]
+    answerable = [result(gold(f"a{i}"), "Tomahawk missiles", p) for i, p in enumerate((0.05, 0.25, 0.3, 0.5, 0.8))]
+    # Declining 3 of 4 needs a threshold above 0.3: the answers at 0.05, 0.25 and 0.3 are silenced.
+    assert bench.fewest_silenced(unanswerable + answerable, 3 / 4) == 3
+    # Declining all 4 needs one above 0.9: every answer is silenced.
+    assert bench.fewest_silenced(unanswerable + answerable, 1.0) == 5
+    assert bench.fewest_silenced(answerable, 3 / 4) == 0

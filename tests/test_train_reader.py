@@ -87,3 +87,13 @@ def test_a_shipped_reader_reloaded_for_training_reads_as_it_does_in_qa():
     assert np.corrcoef(start.ravel(), expected[0].ravel())[0, 1] > 0.98
     assert np.abs(answerable - expected[2]).max() < 1.0
     assert start[0].argmax() == expected[0][0].argmax() and answerable[0] > answerable[1]  # where NASA starts
+
+
+def test_halfway_averages_the_weights_and_keeps_the_position_ids():
+    from training.model import halfway
+
+    weights = {"dense.weight": torch.tensor([1.0, 3.0]), "position_ids": torch.tensor([0, 1])}
+    towards = {"dense.weight": torch.tensor([3.0, 7.0]), "position_ids": torch.tensor([5, 5])}
+    out = halfway(weights, towards)
+    assert out["dense.weight"].tolist() == [2.0, 5.0]
+    assert out["position_ids"].tolist() == [0, 1]

@@ -26,8 +26,9 @@ then fits, in two steps:
    the scale that makes the picked answer's score a probability (the best of several windows
    is right less often than one window that scores as high).
 
-Both are one linear score, so the card stores one set of weights. Which evidence goes in is
-chosen by article-wise cross-validation (log loss of the picked answers: the simplest set within
+Both are one linear score, so the card stores one set of weights. Which of the reader's own
+readings go in (`CHOICES`: the cheap scorer's word overlap is left out) is chosen by article-wise
+cross-validation (log loss of the picked answers: the simplest set within
 one standard error of the best, `choose`); the threshold then
 maximises overall accuracy (answered right, or abstained when there was no answer). Every
 source's calibration error is reported twice: fitted on all sources, and fitted on the others
@@ -41,6 +42,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,10 +59,15 @@ if TYPE_CHECKING:
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SQUAD = SHARED / "benchmarks/squad-dev-v1.1.json"
 SOURCES = ("squad-dev", "squad-train", "selqa")
-# Evidence sets compared by cross-validation: the logit with every subset of the other kinds,
-# simplest first (a tie keeps the simpler).
-CHOICES = tuple(("logit", *others) for size in range(len(FEATURES))
-                for others in itertools.combinations(FEATURES[1:], size))
+# Evidence sets compared by cross-validation: the logit with every subset of the other kinds of
+# what the reader read, simplest first (a tie keeps the simpler). The cheap scorer's confidence
+# (``heuristic``) is not offered: it weighs how many of the question's words the sentence shares,
+# which rewards questions that echo the document. The calibration sources' questions were written
+# looking at the paragraph, so there it gains a little (0.002-0.006 log loss), while on questions
+# in the asker's own words it silences right answers (docs/reader.md, "Which evidence").
+OFFERED = tuple(kind for kind in FEATURES[1:] if kind != "heuristic")
+CHOICES = tuple(("logit", *others) for size in range(len(OFFERED) + 1)
+                for others in itertools.combinations(OFFERED, size))
 
 
 def held_out_questions(questions: list[evaluate.GoldQuestion]) -> list[evaluate.GoldQuestion]:
@@ -178,16 +185,20 @@ def cross_validated(questions: list[dict], names: tuple[str, ...]) -> dict:
 
 
 def choose(candidates: dict[tuple[str, ...], dict]) -> tuple[str, ...]:
-    """The evidence to fit on: of the sets `cross_validated` scored (simplest first), the simplest
-    whose log loss exceeds the best's by less than one standard error of the difference (question
-    by question). Among so many sets the lowest loss is partly luck, and fewer kinds of evidence carry
-    better to text unlike the calibration sources."""
-    best = min(candidates, key=lambda n: candidates[n]["losses"].mean())
-    for names, scores in candidates.items():
-        gap = scores["losses"] - candidates[best]["losses"]
-        if names == best or gap.mean() < gap.std(ddof=1) / np.sqrt(len(gap)):
-            return names
-    return best
+    """The evidence to fit on: of the sets `cross_validated` scored, those whose log loss exceeds
+    the best's by less than one standard error of the difference (question by question), then the
+    fewest kinds of evidence, then the lowest loss. Among so many sets the lowest loss is partly
+    luck, and fewer kinds of evidence carry better to text unlike the calibration sources."""
+    def loss(names: tuple[str, ...]) -> float:
+        return float(candidates[names]["losses"].mean())
+
+    best = min(candidates, key=loss)
+
+    def close(names: tuple[str, ...]) -> bool:
+        gap = candidates[names]["losses"] - candidates[best]["losses"]
+        return names == best or gap.mean() < gap.std(ddof=1) / np.sqrt(len(gap))
+
+    return min((names for names in candidates if close(names)), key=lambda names: (len(names), loss(names)))
 
 
 def threshold(scored: list[tuple[float, bool, bool, float]]) -> tuple[float, float]:
@@ -356,6 +367,15 @@ def _curve(training: dict) -> str:
     return "\n".join([head, rule, *rows])
 
 
+def averaged(card: dict) -> str:
+    """The model card's sentence on weight averaging (`training.export_reader --average`), if any."""
+    if not card.get("averaged_with"):
+        return ""
+    return (f" The shipped weights are the mean of this run's and those of `{card['averaged_with']}`"
+            " (`--average`: the fine-tuned weights pulled halfway back towards the reader it started from;"
+            " docs/reader.md says why).")
+
+
 def model_card(card: dict) -> str:
     """The model card, rendered from the card's data."""
     training = card["training"]
@@ -374,6 +394,10 @@ def model_card(card: dict) -> str:
         for name, v in calibration["per_source"].items())
     data = "\n".join(f"- `{name}`: SHA-256 `{digest}`" for name, digest in training["data"].items())
     init = training.get("init")
+    command = re.sub(r"--work \S+", "--work W", training["command"])
+    paraphrased = ("- Paraphrased (`training.paraphrase`): SQuAD train questions with the plain words they share "
+                   "with their answer's window\n  replaced by WordNet synonyms or broader terms the paragraph does "
+                   "not use, each with its\n  question's pairs.\n" if "paraphrased" in settings["mix"] else "")
     start = (f"the reader shipped before it (`{init}`, itself fine-tuned from {training['base_model']}; "
              "docs/reader.md gives each model's data), its int8 weights dequantized (`training.model.from_onnx`)"
              if init else training["base_model"])
@@ -414,23 +438,24 @@ SHA-256 of each file as read (of the compressed file, for a `.gz`):
   answers; half its questions are paraphrases.
 - QAMR dev (test held out): short questions on one sentence, each with the most similar other
   sentence of its article that lacks the answer, half the time.
-- Mix (`--mix`, each source's share of its questions): `{settings['mix']}`; {training['training_pairs']:,}
+{paraphrased}- Mix (`--mix`, each source's share of its questions): `{settings['mix']}`; {training['training_pairs']:,}
   pairs in the mix, of which the schedule reads {training['steps'] * settings['batch_size']:,} once each
   (`--max-pairs {settings['max_pairs']}`).
 
 ## Training
 
-`python -m training.mine --work W`, then `{training['command']}`, then
-`python -m training.export_reader --work W` and `python -m training.calibrate_reader`.
-Starts from {start}. {training['steps']} steps of batch {settings['batch_size']}, AdamW at
+`python -m training.mine --work W`, then `{command}`, then
+`{card['export']['command']} --work W` and `python -m training.calibrate_reader`.
+Starts from {start}.{averaged(card)} {training['steps']} steps of batch {settings['batch_size']}, AdamW at
 {settings['lr']} with linear warm-up and decay, the word-piece table frozen,
 {'bfloat16 autocast, ' if settings.get('bf16') else ''}seed {settings['seed']}. Loss: start and end
 cross-entropy on windows whose answer span is known, plus binary cross-entropy of the answerability
 logit on all. Resumable (`--resume`, `--budget`): checkpoints every {settings.get('checkpoint_every', 50)} steps.
 
-The learning curve over data size: held-out pairs of each source after each share of the schedule
-(span F1 on windows that hold a short answer; AUC of the answerability logit over all held-out
-windows, whose negatives are chosen by word overlap):
+The learning curve over data size{" of this run (the runs before it: docs/reader.md)" if init else ""}: held-out
+pairs of each source after each share of the schedule (span F1 on windows that hold a short
+answer; AUC of the answerability logit over all held-out windows, whose negatives are chosen by
+word overlap):
 
 {_curve(training)}
 
@@ -455,7 +480,8 @@ window's, and the `agreement` of the other windows on the same answer): {', '.jo
     f'`{n}` {w}' for n, w in zip(calibration['features'], calibration['weights']))}; intercept
 {calibration['intercept']}. The evidence was chosen by cross-validation over folds of articles
 (each fold scored by a fit on the others; the answers it picks, and their probabilities): the
-simplest set whose log loss is within one standard error of the lowest.
+simplest set whose log loss is within one standard error of the lowest. The cheap scorer's
+confidence is not offered: it rewards questions that echo the document (`CHOICES`).
 
 | evidence | log loss | ROC AUC | calibration error |
 |---|---:|---:|---:|

