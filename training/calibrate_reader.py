@@ -28,8 +28,8 @@ then fits, in two steps:
 
 Both are one linear score, so the card stores one set of weights. Which of the reader's own
 readings go in (`CHOICES`: the cheap scorer's word overlap is left out) is chosen by article-wise
-cross-validation (log loss of the picked answers: the simplest set within
-one standard error of the best, `choose`); the threshold then
+cross-validation (log loss of the picked answers: the fewest kinds within one standard error of
+the best, `choose`); the threshold then
 maximises overall accuracy (answered right, or abstained when there was no answer). Every
 source's calibration error is reported twice: fitted on all sources, and fitted on the others
 only (how well the probabilities carry to a kind of question not fitted on). Writes both into
@@ -59,8 +59,8 @@ if TYPE_CHECKING:
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SQUAD = SHARED / "benchmarks/squad-dev-v1.1.json"
 SOURCES = ("squad-dev", "squad-train", "selqa")
-# Evidence sets compared by cross-validation: the logit with every subset of the other kinds of
-# what the reader read, simplest first (a tie keeps the simpler). The cheap scorer's confidence
+# Evidence sets compared by cross-validation (`choose`): the logit with every subset of the other
+# kinds of what the reader read. The cheap scorer's confidence
 # (``heuristic``) is not offered: it weighs how many of the question's words the sentence shares,
 # which rewards questions that echo the document. The calibration sources' questions were written
 # looking at the paragraph, so there it gains a little (0.002-0.006 log loss), while on questions
@@ -479,8 +479,9 @@ confidence in the window's sentence `heuristic`, the logit's `margin` over the b
 window's, and the `agreement` of the other windows on the same answer): {', '.join(
     f'`{n}` {w}' for n, w in zip(calibration['features'], calibration['weights']))}; intercept
 {calibration['intercept']}. The evidence was chosen by cross-validation over folds of articles
-(each fold scored by a fit on the others; the answers it picks, and their probabilities): the
-simplest set whose log loss is within one standard error of the lowest. The cheap scorer's
+(each fold scored by a fit on the others; the answers it picks, and their probabilities): of the
+sets whose log loss is within one standard error of the lowest, the one with the fewest kinds (and
+of those, the lowest loss). The cheap scorer's
 confidence is not offered: it rewards questions that echo the document (`CHOICES`).
 
 | evidence | log loss | ROC AUC | calibration error |
