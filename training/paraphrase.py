@@ -106,7 +106,7 @@ def rewrite(question: str, windows: Iterable[str], rng: random.Random, answer: s
     shared: set[str] = set()
     for word in _WORD.findall(windows[0].lower()):
         shared |= lemmas(word)
-    banned = {w for w in _WORD.findall(answer.lower())}
+    banned = set(_WORD.findall(answer.lower()))
     tokens = _TOKEN.findall(question)
     choices = []
     for i, token in enumerate(tokens):
