@@ -101,6 +101,10 @@ def main() -> None:
     parser.add_argument("--weights", choices=("auto", "int8"), default="auto",
                         help="auto: int8 only within the quality guard; int8: always (the card says what it cost)")
     args = parser.parse_args()
+    for needed in (args.work / "reader.pt", args.work / "training.json", args.average):
+        if needed is not None and not needed.is_file():
+            raise SystemExit(f"{needed} is missing: train with `python -m training.train_reader --work W` first"
+                             if needed.parent == args.work else f"{needed} is missing")
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from tokenizers import Tokenizer
